@@ -1,0 +1,105 @@
+# sipwatch — build, test and install.
+#
+#   make            build BPF objects, skeletons and the sipwatch binary into $(BUILD)/
+#   make run        install Debian deps, build, run the agent in the foreground with defaults
+#   make test       install Debian deps, build, run every test layer (root)
+#   make lint       clang-format check + cppcheck
+#   make install    PREFIX/DESTDIR honoured
+#   make clean      remove $(BUILD)/ (the tree is left as checked out)
+
+BUILD      ?= build
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+LIBS_PC    := libbpf libxdp libmnl libmicrohttpd
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
+              -DSIPWATCH_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+LDLIBS     += $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(BUILD) -Wall -Werror
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_OBJS := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_SRCS))
+# Everything but main.o links into the unit tests too.
+LIB_OBJS   := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJS))
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_ASAN  := $(patsubst tests/unit/%.c,$(BUILD)/tests-asan/%,$(UNIT_SRCS))
+TOOL_SRCS  := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps run test unit lint install clean tools
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/sipwatch tools
+
+deps:
+	@./tests/deps.sh
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(BUILD)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.bpf.h) $(wildcard include/*.h)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(BPFTOOL) gen object $@ $@.tmp.o
+	@rm -f $@.tmp.o
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h) $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/sipwatch: $(AGENT_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+tools: $(TOOL_BINS)
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iagent $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+# The unit tests once more, with the agent sources rebuilt under ASan/UBSan.
+$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Iagent $< $(filter-out agent/main.c,$(AGENT_SRCS)) -o $@ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS) $(UNIT_ASAN)
+
+run: deps all
+	./$(BUILD)/sipwatch
+
+test: deps all unit
+	./tests/run.sh
+
+lint:
+	clang-format --dry-run --Werror agent/*.c agent/*.h include/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/tools/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr -Iinclude -Iagent -D__linux__ agent tests/tools
+
+install: $(BUILD)/sipwatch
+	install -D -m 0755 $(BUILD)/sipwatch $(DESTDIR)$(PREFIX)/sbin/sipwatch
+	install -D -m 0644 agent/sipwatch.service $(DESTDIR)/lib/systemd/system/sipwatch.service
+	install -D -m 0644 agent/sipwatch.default $(DESTDIR)/etc/default/sipwatch
+	install -d $(DESTDIR)$(PREFIX)/share/sipwatch/dashboards
+	install -m 0644 dashboards/* $(DESTDIR)$(PREFIX)/share/sipwatch/dashboards/
+
+clean:
+	rm -rf $(BUILD)

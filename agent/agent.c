@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "agent.h"
+
+#include <bpf/btf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "probes.h"
+#include "process.h"
+
+#define MAX_WATCHED	  64
+#define MAX_DROP_COUNTERS 16
+
+struct watched {
+	int fd;
+	agent_fd_fn fn;
+	void *ctx;
+};
+
+static struct watched watched[MAX_WATCHED];
+static const volatile __u64 *drop_counters[MAX_DROP_COUNTERS];
+static int nr_drop_counters;
+static struct metric_family *events_dropped;
+static int signal_fd = -1, timer_fd = -1;
+
+int agent_watch_fd(struct agent *ag, int fd, agent_fd_fn fn, void *ctx)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	for (int i = 0; i < MAX_WATCHED; i++) {
+		if (watched[i].fn)
+			continue;
+		watched[i] = (struct watched){fd, fn, ctx};
+		ev.data.ptr = &watched[i];
+		if (epoll_ctl(ag->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			watched[i].fn = NULL;
+			return -errno;
+		}
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void agent_unwatch_fd(struct agent *ag, int fd)
+{
+	for (int i = 0; i < MAX_WATCHED; i++) {
+		if (watched[i].fn && watched[i].fd == fd) {
+			epoll_ctl(ag->epfd, EPOLL_CTL_DEL, fd, NULL);
+			watched[i].fn = NULL;
+		}
+	}
+}
+
+static void consume_ringbuf(struct agent *ag, void *ctx)
+{
+	ring_buffer__consume(ag->rb);
+}
+
+int agent_add_ringbuf(struct agent *ag, struct bpf_map *map, ring_buffer_sample_fn fn, void *ctx)
+{
+	int err;
+
+	if (ag->rb)
+		return ring_buffer__add(ag->rb, bpf_map__fd(map), fn, ctx);
+	ag->rb = ring_buffer__new(bpf_map__fd(map), fn, ctx, NULL);
+	if (!ag->rb)
+		return -errno;
+	err = agent_watch_fd(ag, ring_buffer__epoll_fd(ag->rb), consume_ringbuf, NULL);
+	return err;
+}
+
+void agent_track_event_drops(struct agent *ag, const volatile __u64 *counter)
+{
+	if (nr_drop_counters < MAX_DROP_COUNTERS)
+		drop_counters[nr_drop_counters++] = counter;
+}
+
+int agent_load_object(struct agent *ag, struct bpf_object *obj, ring_buffer_sample_fn on_event,
+		      void *ctx, const volatile __u64 *events_dropped_counter)
+{
+	struct bpf_map *events;
+	int err;
+
+	probes_prepare_object(ag, obj);
+	err = bpf_object__load(obj);
+	if (err) {
+		probes_object_failed(obj, err);
+		return err;
+	}
+	events = bpf_object__find_map_by_name(obj, "events");
+	if (events && on_event) {
+		err = agent_add_ringbuf(ag, events, on_event, ctx);
+		if (err)
+			log_msg(LOG_WARN, "%s: cannot read its ring buffer: %s",
+				bpf_object__name(obj), strerror(-err));
+	}
+	if (events_dropped_counter)
+		agent_track_event_drops(ag, events_dropped_counter);
+	return probes_attach_object(obj);
+}
+
+static void collect_agent_metrics(struct agent *ag)
+{
+	uint64_t dropped = 0;
+
+	for (int i = 0; i < nr_drop_counters; i++)
+		dropped += *drop_counters[i];
+	metric_set(events_dropped, NO_LABELS, (double)dropped);
+	probes_collect(ag);
+	process_collect();
+}
+
+void agent_collect(struct agent *ag)
+{
+	collect_agent_metrics(ag);
+	for (const struct concern *const *c = agent_concerns; *c; c++)
+		if ((*c)->collect)
+			(*c)->collect(ag);
+}
+
+static void register_build_info(struct agent *ag)
+{
+	struct metric_family *f;
+	struct utsname u;
+	char libbpf[32];
+
+	uname(&u);
+	snprintf(libbpf, sizeof(libbpf), "%d.%d", libbpf_major_version(), libbpf_minor_version());
+	f = metrics_gauge(ag->reg, "sipwatch_build_info",
+			  "Always 1; labels say which sipwatch, libbpf and kernel are running.",
+			  LABELS("version", "libbpf_version", "kernel_release"));
+	metric_set(f, LABELS(SIPWATCH_VERSION, libbpf, u.release), 1);
+	events_dropped = metrics_counter(
+	    ag->reg, "sipwatch_ringbuf_events_dropped_total",
+	    "Events the kernel could not hand to the agent (ring buffer full).", NO_LABELS);
+	metric_set(events_dropped, NO_LABELS, 0);
+}
+
+static int own_netns_inode(uint32_t *ino)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		return -errno;
+	*ino = (uint32_t)st.st_ino;
+	return 0;
+}
+
+int agent_init(struct agent *ag)
+{
+	int err;
+
+	ag->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ag->reg = metrics_new();
+	if (ag->epfd < 0 || !ag->reg)
+		return -ENOMEM;
+	err = own_netns_inode(&ag->bpf_cfg.netns_ino);
+	if (err) {
+		log_msg(LOG_ERROR, "cannot read /proc/self/ns/net: %s", strerror(-err));
+		return err;
+	}
+	ag->bpf_cfg.all_netns = ag->cfg.netns_all;
+	ag->bpf_cfg.nr_sip_ports = (uint8_t)ag->cfg.nr_sip_ports;
+	for (int i = 0; i < ag->cfg.nr_sip_ports; i++)
+		ag->bpf_cfg.sip_ports[i] = ag->cfg.sip_ports[i];
+
+	ag->vmlinux_btf = btf__load_vmlinux_btf();
+	if (!ag->vmlinux_btf)
+		log_msg(LOG_ERROR, "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): sipwatch "
+				   "needs CONFIG_DEBUG_INFO_BTF=y for CO-RE");
+	register_build_info(ag);
+	probes_init(ag);
+	process_init(ag->reg);
+	return 0;
+}
+
+static void on_signal(struct agent *ag, void *ctx)
+{
+	struct signalfd_siginfo si;
+
+	if (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		log_msg(LOG_INFO, "received %s, shutting down", strsignal((int)si.ssi_signo));
+		ag->stopping = true;
+	}
+}
+
+static void on_tick(struct agent *ag, void *ctx)
+{
+	uint64_t expirations;
+
+	if (read(timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	for (const struct concern *const *c = agent_concerns; *c; c++)
+		if ((*c)->tick)
+			(*c)->tick(ag);
+}
+
+static int setup_loop_fds(struct agent *ag)
+{
+	struct itimerspec every_second = {{1, 0}, {1, 0}};
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (signal_fd < 0 || timer_fd < 0 || timerfd_settime(timer_fd, 0, &every_second, NULL))
+		return -errno;
+	if (agent_watch_fd(ag, signal_fd, on_signal, NULL) ||
+	    agent_watch_fd(ag, timer_fd, on_tick, NULL))
+		return -ENOSPC;
+	return 0;
+}
+
+int agent_run(struct agent *ag)
+{
+	struct epoll_event evs[16];
+	int err = setup_loop_fds(ag);
+
+	if (err) {
+		log_msg(LOG_ERROR, "cannot set up the event loop: %s", strerror(-err));
+		return err;
+	}
+	while (!ag->stopping) {
+		int n = epoll_wait(ag->epfd, evs, 16, http_timeout_ms(1000));
+
+		if (n < 0 && errno != EINTR) {
+			log_msg(LOG_ERROR, "epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			struct watched *w = evs[i].data.ptr;
+
+			if (w->fn)
+				w->fn(ag, w->ctx);
+		}
+		http_run();
+	}
+	return 0;
+}
+
+void agent_fini(struct agent *ag)
+{
+	http_stop();
+	/* Links first: from here on no hook of ours runs, whatever the concerns still hold. */
+	probes_detach_all();
+	ring_buffer__free(ag->rb);
+	ag->rb = NULL;
+	for (const struct concern *const *c = agent_concerns; *c; c++)
+		if ((*c)->stop)
+			(*c)->stop(ag);
+	btf__free(ag->vmlinux_btf);
+	ag->vmlinux_btf = NULL;
+	metrics_free(ag->reg);
+	ag->reg = NULL;
+	if (signal_fd >= 0)
+		close(signal_fd);
+	if (timer_fd >= 0)
+		close(timer_fd);
+	if (ag->epfd >= 0)
+		close(ag->epfd);
+	signal_fd = timer_fd = ag->epfd = -1;
+}

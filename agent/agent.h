@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent: one event loop (epoll over ring buffers, the HTTP server, a 1 s timer and signals)
+ * and the concerns that plug into it. A concern (neigh, sendq, tcp, sip, ...) owns one BPF object
+ * and the metrics it feeds; agent/concerns.c lists them.
+ */
+#ifndef SIPWATCH_AGENT_H
+#define SIPWATCH_AGENT_H
+
+#include <bpf/libbpf.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "metrics.h"
+#include "options.h"
+#include "sipwatch.h"
+
+struct agent {
+	struct config cfg;
+	struct sipwatch_bpf_config bpf_cfg; /* copied into every BPF object's rodata */
+	struct metrics *reg;
+	struct btf *vmlinux_btf; /* for feature probes; NULL without kernel BTF */
+	int epfd;
+	struct ring_buffer *rb;
+	bool stopping;
+};
+
+struct concern {
+	const char *name;
+	/* Load and attach; register metrics. An error disables this concern only. */
+	int (*start)(struct agent *ag);
+	/* Bring metrics up to date from maps, right before a scrape renders them. */
+	void (*collect)(struct agent *ag);
+	/* Once a second, from the event loop. */
+	void (*tick)(struct agent *ag);
+	/* Detach and free; called once, also after a failed start. */
+	void (*stop)(struct agent *ag);
+};
+
+/* NULL-terminated, in start order (agent/concerns.c). */
+extern const struct concern *const agent_concerns[];
+
+typedef void (*agent_fd_fn)(struct agent *ag, void *ctx);
+
+/* Call @fn from the event loop whenever @fd is readable. */
+int agent_watch_fd(struct agent *ag, int fd, agent_fd_fn fn, void *ctx);
+void agent_unwatch_fd(struct agent *ag, int fd);
+
+/* Deliver @map's ring-buffer records to @fn from the event loop. */
+int agent_add_ringbuf(struct agent *ag, struct bpf_map *map, ring_buffer_sample_fn fn, void *ctx);
+
+/* Count a BPF object's events_dropped global into sipwatch_ringbuf_events_dropped_total. */
+void agent_track_event_drops(struct agent *ag, const volatile __u64 *counter);
+
+/*
+ * The usual life of a BPF object: rodata config set by the caller, programs whose hook this
+ * kernel lacks (or that --probe.disable names) switched off, load, attach each program as a probe,
+ * deliver the "events" ring buffer to @on_event. Returns the number of probes attached, or a
+ * negative errno when the object could not be loaded (its probes then report 0).
+ */
+int agent_load_object(struct agent *ag, struct bpf_object *obj, ring_buffer_sample_fn on_event,
+		      void *ctx, const volatile __u64 *events_dropped);
+
+/* Run every concern's collect(): the snapshot a scrape renders. */
+void agent_collect(struct agent *ag);
+
+int agent_init(struct agent *ag);
+int agent_run(struct agent *ag);
+void agent_fini(struct agent *ag);
+
+#endif

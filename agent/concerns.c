@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Every concern the agent runs, in start order. */
+#include "agent.h"
+#include "neigh.h"
+
+const struct concern *const agent_concerns[] = {
+    &neigh_concern,
+    NULL,
+};

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "http.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "agent.h"
+#include "log.h"
+
+#define MAX_ROUTES		16
+#define CONNECTION_LIMIT	256
+#define PER_IP_CONNECTION_LIMIT 64
+#define CONNECTION_TIMEOUT_S	10
+#define CONNECTION_MEMORY_LIMIT (64 * 1024)
+
+struct route {
+	char path[64];
+	http_route_fn fn;
+};
+
+struct http_request {
+	struct MHD_Connection *conn;
+};
+
+static struct MHD_Daemon *daemon_handle;
+static struct agent *the_agent;
+static struct route routes[MAX_ROUTES];
+static int nr_routes;
+
+int http_add_route(const char *path, http_route_fn fn)
+{
+	if (nr_routes == MAX_ROUTES || strlen(path) >= sizeof(routes[0].path))
+		return -1;
+	snprintf(routes[nr_routes].path, sizeof(routes[nr_routes].path), "%s", path);
+	routes[nr_routes].fn = fn;
+	nr_routes++;
+	return 0;
+}
+
+const char *http_query_arg(struct http_request *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static int route_metrics(struct agent *ag, struct http_request *req, struct strbuf *out,
+			 const char **content_type)
+{
+	agent_collect(ag);
+	metrics_render(ag->reg, out);
+	*content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return MHD_HTTP_OK;
+}
+
+static int route_landing(struct agent *ag, struct http_request *req, struct strbuf *out,
+			 const char **content_type)
+{
+	strbuf_puts(out,
+		    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>sipwatch</title>"
+		    "</head><body>\n<h1>sipwatch</h1>\n<p>eBPF observability for SIP "
+		    "signalling hosts.</p>\n<ul>\n<li><a href=\"");
+	strbuf_puts(out, ag->cfg.telemetry_path);
+	strbuf_puts(out, "\">Metrics</a></li>\n</ul>\n</body></html>\n");
+	*content_type = "text/html; charset=utf-8";
+	return MHD_HTTP_OK;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned int status,
+				 const char *content_type, char *body, size_t len, bool allow)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	static int first_call_marker;
+	struct http_request req = {conn};
+	const char *content_type = "text/plain; charset=utf-8";
+	struct strbuf out;
+	int status = MHD_HTTP_NOT_FOUND;
+	size_t len;
+	char *body;
+
+	/* The first call only announces the request; any upload body arrives in later calls. */
+	if (*con_cls == NULL) {
+		*con_cls = &first_call_marker;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0; /* discard bodies: no route takes one */
+		return MHD_YES;
+	}
+	strbuf_init(&out);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		strbuf_puts(&out, "method not allowed\n");
+		body = strbuf_detach(&out, &len);
+		return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, content_type, body, len, true);
+	}
+	for (int i = 0; i < nr_routes; i++) {
+		if (!strcmp(url, routes[i].path)) {
+			status = routes[i].fn(the_agent, &req, &out, &content_type);
+			break;
+		}
+	}
+	if (status == MHD_HTTP_NOT_FOUND && !out.len)
+		strbuf_puts(&out, "not found\n");
+	if (out.oom) {
+		strbuf_free(&out);
+		strbuf_puts(&out, "out of memory\n");
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	body = strbuf_detach(&out, &len);
+	return send_text(conn, (unsigned int)status, content_type, body, len, false);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_msg(LOG_DEBUG, "http: %s", msg);
+}
+
+/* "[host]:port", "host:port" or ":port" → socket address (empty host: every address). */
+static int resolve_listen_address(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+	const char *colon = strrchr(addr, ':');
+	char host[256];
+	size_t hlen = (size_t)(colon - addr);
+	int err;
+
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, addr, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[') {
+		memmove(host, host + 1, hlen);
+		host[strlen(host) - 1] = '\0';
+	}
+	err = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+	if (err) {
+		log_msg(LOG_ERROR, "--web.listen-address %s: %s", addr, gai_strerror(err));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static struct MHD_Daemon *start_daemon(unsigned int flags, uint16_t port, struct sockaddr *sa)
+{
+	return MHD_start_daemon(flags, port, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+				mhd_log, NULL, MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_CONNECTION_LIMIT,
+				MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+				sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
+}
+
+static void on_http_ready(struct agent *ag, void *ctx)
+{
+	http_run();
+}
+
+int http_start(struct agent *ag)
+{
+	const char *addr = ag->cfg.listen_address;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	uint16_t port;
+
+	the_agent = ag;
+	http_add_route(ag->cfg.telemetry_path, route_metrics);
+	http_add_route("/", route_landing);
+	if (resolve_listen_address(addr, &ss, &sslen))
+		return -1;
+	port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					      : ((struct sockaddr_in *)&ss)->sin_port);
+	if (addr[0] == ':') {
+		/* No host: every IPv6 and IPv4 address, or IPv4 only where IPv6 is off. */
+		daemon_handle = start_daemon(flags | MHD_USE_DUAL_STACK, port, NULL);
+		if (!daemon_handle)
+			daemon_handle = start_daemon(flags, port, NULL);
+	} else {
+		daemon_handle = start_daemon(flags | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+					     port, (struct sockaddr *)&ss);
+	}
+	if (!daemon_handle) {
+		log_msg(LOG_ERROR,
+			"cannot listen on %s (address in use, or not an address of this host)",
+			addr);
+		return -1;
+	}
+	log_msg(LOG_INFO, "listening on %s, metrics at %s", addr, ag->cfg.telemetry_path);
+	return agent_watch_fd(
+	    ag, MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd,
+	    on_http_ready, NULL);
+}
+
+void http_run(void)
+{
+	if (daemon_handle)
+		MHD_run(daemon_handle);
+}
+
+int http_timeout_ms(int cap)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (daemon_handle && MHD_get_timeout(daemon_handle, &t) == MHD_YES && t < (unsigned)cap)
+		return (int)t;
+	return cap;
+}
+
+void http_stop(void)
+{
+	if (daemon_handle)
+		MHD_stop_daemon(daemon_handle);
+	daemon_handle = NULL;
+	nr_routes = 0;
+}

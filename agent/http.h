@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The HTTP endpoint (libmicrohttpd, driven from the agent's event loop: no threads, so a scrape
+ * sees one consistent snapshot). Serves the telemetry path, the landing page at / and whatever
+ * routes concerns add (/peers, ...). GET and HEAD only.
+ */
+#ifndef SIPWATCH_HTTP_H
+#define SIPWATCH_HTTP_H
+
+#include "strbuf.h"
+
+struct agent;
+struct http_request;
+
+/*
+ * A route writes its body into @out, sets *@content_type and returns the HTTP status.
+ * @req gives access to query arguments.
+ */
+typedef int (*http_route_fn)(struct agent *ag, struct http_request *req, struct strbuf *out,
+			     const char **content_type);
+
+int http_add_route(const char *path, http_route_fn fn);
+/* The value of query argument @key, or NULL. */
+const char *http_query_arg(struct http_request *req, const char *key);
+
+int http_start(struct agent *ag);
+void http_run(void);
+/* How long the event loop may sleep before the HTTP server needs attention (at most @cap). */
+int http_timeout_ms(int cap);
+void http_stop(void);
+
+#endif

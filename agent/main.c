@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* sipwatch: parse flags, start every concern, serve until SIGINT/SIGTERM, detach everything. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "http.h"
+#include "log.h"
+#include "probes.h"
+
+static int start_concerns(struct agent *ag)
+{
+	for (const struct concern *const *c = agent_concerns; *c; c++) {
+		int err = (*c)->start(ag);
+
+		if (err)
+			log_msg(LOG_WARN, "%s: not started: %s", (*c)->name,
+				err < 0 ? strerror(-err) : "see above");
+	}
+	return probes_attached_count();
+}
+
+static const char *why_nothing_attached(void)
+{
+	if (geteuid() != 0)
+		return "sipwatch needs root, or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN";
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return "this kernel has no BTF (/sys/kernel/btf/vmlinux); CONFIG_DEBUG_INFO_BTF=y "
+		       "is required";
+	return "see the probe lines above for each hook's reason";
+}
+
+int main(int argc, char **argv)
+{
+	struct agent ag = {.epfd = -1};
+	int status = 0;
+
+	switch (options_parse(&ag.cfg, argc, argv)) {
+	case OPTIONS_EXIT_OK:
+		return 0;
+	case OPTIONS_EXIT_USAGE:
+		return 2;
+	case OPTIONS_RUN:
+		break;
+	}
+	log_setup(ag.cfg.log_level, ag.cfg.log_format);
+	log_route_libbpf();
+	log_msg(LOG_INFO, "sipwatch %s starting", SIPWATCH_VERSION);
+	/* tp_btf and raw_tp attach by BTF id and nothing is pinned: tracefs and bpffs are not
+	 * needed. */
+	log_msg(LOG_DEBUG,
+		"tracefs and bpffs not required: hooks attach through BTF, nothing is pinned");
+
+	if (agent_init(&ag)) {
+		status = 1;
+		goto out;
+	}
+	if (start_concerns(&ag) == 0) {
+		log_msg(LOG_ERROR, "no kernel hook could be attached: %s", why_nothing_attached());
+		status = 1;
+		goto out;
+	}
+	if (http_start(&ag)) {
+		status = 1;
+		goto out;
+	}
+	log_msg(LOG_INFO, "sipwatch ready: %d probes attached", probes_attached_count());
+	if (agent_run(&ag))
+		status = 1;
+out:
+	agent_fini(&ag);
+	log_msg(LOG_INFO, "sipwatch stopped");
+	return status;
+}

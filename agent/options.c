@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "options.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_string(char *dst, size_t cap, const char *value, char *err, size_t errlen)
+{
+	if (strlen(value) >= cap) {
+		snprintf(err, errlen, "value too long (at most %zu characters)", cap - 1);
+		return -1;
+	}
+	strcpy(dst, value);
+	return 0;
+}
+
+static int parse_bool(bool *dst, const char *value, char *err, size_t errlen)
+{
+	if (!value || !strcmp(value, "true"))
+		*dst = true;
+	else if (!strcmp(value, "false"))
+		*dst = false;
+	else {
+		snprintf(err, errlen, "expected true or false, got \"%s\"", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_listen_address(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (!colon) {
+		snprintf(err, errlen, "expected [host]:port, got \"%s\"", v);
+		return -1;
+	}
+	if (v[0] == '[' && (colon == v || colon[-1] != ']')) {
+		snprintf(err, errlen, "expected [ipv6-address]:port, got \"%s\"", v);
+		return -1;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || port < 1 || port > 65535) {
+		snprintf(err, errlen, "port must be 1-65535, got \"%s\"", colon + 1);
+		return -1;
+	}
+	return parse_string(cfg->listen_address, sizeof(cfg->listen_address), v, err, errlen);
+}
+
+static int parse_telemetry_path(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	if (v[0] != '/' || !strcmp(v, "/")) {
+		snprintf(err, errlen, "must start with / and not be / itself, got \"%s\"", v);
+		return -1;
+	}
+	return parse_string(cfg->telemetry_path, sizeof(cfg->telemetry_path), v, err, errlen);
+}
+
+static int parse_sip_ports(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	const char *p = v;
+	int n = 0;
+
+	if (!*v) {
+		snprintf(err, errlen, "needs at least one port");
+		return -1;
+	}
+	while (*p) {
+		char *end;
+		long port;
+
+		errno = 0;
+		port = strtol(p, &end, 10);
+		if (errno || end == p || (*end && *end != ',') || port < 1 || port > 65535) {
+			snprintf(err, errlen,
+				 "expected a comma-separated list of ports 1-65535, got \"%s\"", v);
+			return -1;
+		}
+		if (n == SIPWATCH_MAX_SIP_PORTS) {
+			snprintf(err, errlen, "at most %d ports", SIPWATCH_MAX_SIP_PORTS);
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			if (cfg->sip_ports[i] == port) {
+				snprintf(err, errlen, "port %ld listed twice", port);
+				return -1;
+			}
+		}
+		cfg->sip_ports[n++] = (uint16_t)port;
+		p = *end ? end + 1 : end;
+		if (*end && !*p) {
+			snprintf(err, errlen, "trailing comma in \"%s\"", v);
+			return -1;
+		}
+	}
+	cfg->nr_sip_ports = n;
+	return 0;
+}
+
+static int parse_log_level(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	if (log_level_parse(v, &cfg->log_level)) {
+		snprintf(err, errlen, "expected debug, info, warn or error, got \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_log_format(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	if (log_format_parse(v, &cfg->log_format)) {
+		snprintf(err, errlen, "expected logfmt or json, got \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_netns_all(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_bool(&cfg->netns_all, v, err, errlen);
+}
+
+static int parse_bpf_stats(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_bool(&cfg->bpf_stats, v, err, errlen);
+}
+
+static int parse_probe_disable(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_string(cfg->probe_disable, sizeof(cfg->probe_disable), v, err, errlen);
+}
+
+const struct option_def option_table[] = {
+    {"web.listen-address", "[HOST]:PORT", ":9060",
+     "Address on which to expose metrics and the status page.", parse_listen_address},
+    {"web.telemetry-path", "PATH", "/metrics", "Path under which to expose metrics.",
+     parse_telemetry_path},
+    {"sip.ports", "PORT[,PORT...]", "5060,5061",
+     "SIP signalling ports (local or remote) whose traffic and sockets are watched.",
+     parse_sip_ports},
+    {"log.level", "LEVEL", "info",
+     "Only log messages with this level or above: debug, info, warn, error.", parse_log_level},
+    {"log.format", "FORMAT", "logfmt", "Log line format: logfmt or json.", parse_log_format},
+    {"netns.all", NULL, "false",
+     "Observe every network namespace (adds a netns label) instead of only the agent's own.",
+     parse_netns_all},
+    {"bpf.stats", NULL, "false",
+     "Switch on the kernel's BPF run-time statistics (kernel.bpf_stats_enabled) while running.",
+     parse_bpf_stats},
+    {"probe.disable", "PROBE[,PROBE...]", "",
+     "Do not attach these probes (names as in sipwatch_probe_up); they report 0.",
+     parse_probe_disable},
+};
+const size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
+
+void options_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: sipwatch [flags]\n\n"
+	    "eBPF observability for SIP signalling hosts: neighbour resolution failures, SIP\n"
+	    "socket send stalls, TCP keepalive expiry and SIP traffic, as Prometheus metrics.\n\n"
+	    "flags:\n");
+	for (size_t i = 0; i < option_count; i++) {
+		const struct option_def *o = &option_table[i];
+		char left[80];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? "=" : "",
+			 o->metavar ? o->metavar : "");
+		fprintf(out, "  %-36s %s", left, o->help);
+		if (o->def && *o->def && o->metavar)
+			fprintf(out, " (default: %s)", o->def);
+		fputc('\n', out);
+	}
+	fprintf(out, "  %-36s %s\n  %-36s %s\n", "--version", "Print the version and exit.",
+		"--help", "Print this help and exit.");
+}
+
+static const struct option_def *option_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < option_count; i++)
+		if (strlen(option_table[i].name) == len &&
+		    !strncmp(option_table[i].name, name, len))
+			return &option_table[i];
+	return NULL;
+}
+
+static enum options_result usage_error(const char *flag, const char *msg)
+{
+	fprintf(stderr, "sipwatch: --%s: %s (see --help)\n", flag, msg);
+	return OPTIONS_EXIT_USAGE;
+}
+
+enum options_result options_parse(struct config *cfg, int argc, char **argv)
+{
+	char err[256];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < option_count; i++) {
+		const struct option_def *o = &option_table[i];
+
+		if (o->parse(cfg, o->metavar ? o->def : "false", err, sizeof(err))) {
+			fprintf(stderr, "sipwatch: bad built-in default for --%s: %s\n", o->name,
+				err);
+			return OPTIONS_EXIT_USAGE;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *name, *eq, *value = NULL;
+		const struct option_def *o;
+		size_t len;
+
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			options_usage(stdout);
+			return OPTIONS_EXIT_OK;
+		}
+		if (!strcmp(arg, "--version")) {
+			printf("sipwatch %s (libbpf %d.%d)\n", SIPWATCH_VERSION,
+			       libbpf_major_version(), libbpf_minor_version());
+			return OPTIONS_EXIT_OK;
+		}
+		if (strncmp(arg, "--", 2) || !arg[2]) {
+			fprintf(stderr, "sipwatch: unexpected argument \"%s\" (see --help)\n", arg);
+			return OPTIONS_EXIT_USAGE;
+		}
+		name = arg + 2;
+		eq = strchr(name, '=');
+		len = eq ? (size_t)(eq - name) : strlen(name);
+		o = option_find(name, len);
+		if (!o) {
+			fprintf(stderr, "sipwatch: unknown flag --%.*s (see --help)\n", (int)len,
+				name);
+			return OPTIONS_EXIT_USAGE;
+		}
+		if (eq)
+			value = eq + 1;
+		else if (o->metavar) {
+			if (i + 1 >= argc)
+				return usage_error(o->name, "needs a value");
+			value = argv[++i];
+		}
+		if (o->parse(cfg, value, err, sizeof(err)))
+			return usage_error(o->name, err);
+	}
+	return OPTIONS_RUN;
+}
+
+bool config_is_sip_port(const struct config *cfg, uint16_t port)
+{
+	for (int i = 0; i < cfg->nr_sip_ports; i++)
+		if (cfg->sip_ports[i] == port)
+			return true;
+	return false;
+}
+
+bool config_probe_disabled(const struct config *cfg, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = cfg->probe_disable; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (n == len && !strncmp(p, name, len))
+			return true;
+		p += n + (comma ? 1 : 0);
+	}
+	return false;
+}

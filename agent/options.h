@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Command-line options, declared once in a table (name, value name, default, help, parser) so that
+ * --help, the README's flag table and the parser cannot disagree. A bad flag or value is one
+ * error line naming the flag and exit status 2.
+ */
+#ifndef SIPWATCH_OPTIONS_H
+#define SIPWATCH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "sipwatch.h"
+
+struct config {
+	char listen_address[256];
+	char telemetry_path[256];
+	uint16_t sip_ports[SIPWATCH_MAX_SIP_PORTS];
+	int nr_sip_ports;
+	enum log_level log_level;
+	enum log_format log_format;
+	bool netns_all;
+	bool bpf_stats;
+	char probe_disable[512]; /* comma-separated probe names not to attach */
+};
+
+struct option_def {
+	const char *name;    /* without the leading "--" */
+	const char *metavar; /* NULL for a boolean flag */
+	const char *def;     /* default, as it would be typed */
+	const char *help;
+	int (*parse)(struct config *cfg, const char *value, char *err, size_t errlen);
+};
+
+extern const struct option_def option_table[];
+extern const size_t option_count;
+
+enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };
+
+/*
+ * Fill @cfg with defaults, then parse @argv. Prints --help/--version itself; on a bad flag
+ * writes "sipwatch: <message>" to stderr and returns OPTIONS_EXIT_USAGE.
+ */
+enum options_result options_parse(struct config *cfg, int argc, char **argv);
+void options_usage(FILE *out);
+bool config_is_sip_port(const struct config *cfg, uint16_t port);
+/* Is probe @name listed in --probe.disable? */
+bool config_probe_disabled(const struct config *cfg, const char *name);
+
+#endif

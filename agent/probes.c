@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "probes.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+
+#define MAX_TRACKED 128
+
+struct tracked_prog {
+	char name[64];
+	int fd;
+};
+
+static struct metric_family *probe_up, *run_seconds, *runs;
+static struct bpf_link *links[MAX_TRACKED];
+static int nr_links;
+static struct tracked_prog progs[MAX_TRACKED];
+static int nr_progs;
+static int stats_fd = -1; /* held open while --bpf.stats keeps run-time statistics on */
+
+void probes_init(struct agent *ag)
+{
+	probe_up = metrics_gauge(
+	    ag->reg, "sipwatch_probe_up",
+	    "1 if the kernel hook is attached, 0 if it could not be (reason in the log).",
+	    LABELS("probe"));
+	run_seconds = metrics_counter(ag->reg, "sipwatch_bpf_program_run_seconds_total",
+				      "Time the kernel spent running each sipwatch BPF program "
+				      "(only while kernel.bpf_stats_enabled is 1).",
+				      LABELS("program"));
+	runs = metrics_counter(
+	    ag->reg, "sipwatch_bpf_program_runs_total",
+	    "Runs of each sipwatch BPF program (only while kernel.bpf_stats_enabled is 1).",
+	    LABELS("program"));
+	if (ag->cfg.bpf_stats) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			log_msg(LOG_WARN, "--bpf.stats: cannot enable BPF run-time statistics: %s",
+				strerror(errno));
+		else
+			log_msg(LOG_INFO, "BPF run-time statistics enabled while sipwatch runs");
+	}
+}
+
+void probe_report(const char *probe, bool up, const char *reason)
+{
+	struct log_line l;
+
+	metric_set(probe_up, LABELS(probe), up ? 1 : 0);
+	if (log_begin(&l, up ? LOG_DEBUG : LOG_WARN,
+		      up ? "probe attached" : "probe not attached")) {
+		log_str(&l, "probe", probe);
+		if (!up)
+			log_str(&l, "reason", reason ? reason : "unknown");
+		log_end(&l);
+	}
+}
+
+bool probe_is_up(const char *probe)
+{
+	return metric_value(probe_up, LABELS(probe)) == 1;
+}
+
+bool kernel_has_tracepoint(struct agent *ag, const char *name)
+{
+	char type[128];
+
+	if (!ag->vmlinux_btf)
+		return false;
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return btf__find_by_name_kind(ag->vmlinux_btf, type, BTF_KIND_TYPEDEF) > 0;
+}
+
+bool kernel_has_enum_value(struct agent *ag, const char *enum_name, const char *value_name)
+{
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id;
+
+	if (!ag->vmlinux_btf)
+		return false;
+	id = btf__find_by_name_kind(ag->vmlinux_btf, enum_name, BTF_KIND_ENUM);
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(ag->vmlinux_btf, id);
+	e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, e++)
+		if (!strcmp(btf__name_by_offset(ag->vmlinux_btf, e->name_off), value_name))
+			return true;
+	return false;
+}
+
+/* tp_btf/<name>, raw_tp/<name>, tracepoint/<cat>/<name>: the tracepoint a program hooks, if any. */
+static const char *tracepoint_of(const struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	const char *slash;
+
+	if (!strncmp(sec, "tp_btf/", 7))
+		return sec + 7;
+	if (!strncmp(sec, "raw_tp/", 7))
+		return sec + 7;
+	if (!strncmp(sec, "tracepoint/", 11) && (slash = strchr(sec + 11, '/')))
+		return slash + 1;
+	return NULL;
+}
+
+void probes_prepare_object(struct agent *ag, struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program (prog, obj) {
+		const char *name = bpf_program__name(prog);
+		const char *tp = tracepoint_of(prog);
+		char reason[160];
+
+		if (!bpf_program__autoload(prog))
+			continue; /* the concern already decided (fallback choice) */
+		if (config_probe_disabled(&ag->cfg, name)) {
+			bpf_program__set_autoload(prog, false);
+			probe_report(name, false, "disabled by --probe.disable");
+			continue;
+		}
+		if (tp && !kernel_has_tracepoint(ag, tp)) {
+			bpf_program__set_autoload(prog, false);
+			snprintf(reason, sizeof(reason),
+				 "tracepoint %s is not in this kernel's BTF", tp);
+			probe_report(name, false, reason);
+		}
+	}
+}
+
+void probes_object_failed(struct bpf_object *obj, int err)
+{
+	struct bpf_program *prog;
+	char reason[160];
+
+	snprintf(reason, sizeof(reason), "BPF object %s failed to load: %s", bpf_object__name(obj),
+		 strerror(-err));
+	bpf_object__for_each_program (prog, obj)
+		if (bpf_program__autoload(prog))
+			probe_report(bpf_program__name(prog), false, reason);
+}
+
+void probes_track_program(const struct bpf_program *prog)
+{
+	if (nr_progs == MAX_TRACKED)
+		return;
+	snprintf(progs[nr_progs].name, sizeof(progs[nr_progs].name), "%s", bpf_program__name(prog));
+	progs[nr_progs].fd = bpf_program__fd(prog);
+	nr_progs++;
+}
+
+static bool attaches_by_itself(const struct bpf_program *prog)
+{
+	switch (bpf_program__type(prog)) {
+	case BPF_PROG_TYPE_TRACING:
+	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+	case BPF_PROG_TYPE_TRACEPOINT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int probes_attach_object(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	int attached = 0;
+
+	bpf_object__for_each_program (prog, obj) {
+		struct bpf_link *link;
+		char reason[160];
+
+		if (!bpf_program__autoload(prog) || !attaches_by_itself(prog))
+			continue;
+		if (nr_links == MAX_TRACKED) {
+			probe_report(bpf_program__name(prog), false, "too many probes");
+			continue;
+		}
+		link = bpf_program__attach(prog);
+		if (!link) {
+			snprintf(reason, sizeof(reason), "attach failed: %s", strerror(errno));
+			probe_report(bpf_program__name(prog), false, reason);
+			continue;
+		}
+		links[nr_links++] = link;
+		probes_track_program(prog);
+		probe_report(bpf_program__name(prog), true, NULL);
+		attached++;
+	}
+	return attached;
+}
+
+int probes_attached_count(void)
+{
+	return nr_links;
+}
+
+static bool stats_enabled(void)
+{
+	FILE *f;
+	int on = 0;
+
+	if (stats_fd >= 0)
+		return true;
+	f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &on) != 1)
+		on = 0;
+	fclose(f);
+	return on == 1;
+}
+
+void probes_collect(struct agent *ag)
+{
+	if (!stats_enabled())
+		return;
+	for (int i = 0; i < nr_progs; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(progs[i].fd, &info, &len))
+			continue;
+		metric_set(run_seconds, LABELS(progs[i].name), (double)info.run_time_ns / 1e9);
+		metric_set(runs, LABELS(progs[i].name), (double)info.run_cnt);
+	}
+}
+
+void probes_detach_all(void)
+{
+	for (int i = 0; i < nr_links; i++)
+		bpf_link__destroy(links[i]);
+	nr_links = 0;
+	nr_progs = 0;
+	if (stats_fd >= 0)
+		close(stats_fd);
+	stats_fd = -1;
+}

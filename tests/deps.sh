@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install the Debian packages sipwatch builds and tests with; skip what is already installed.
+set -euo pipefail
+
+packages=(
+	# build
+	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+	libxdp-dev libmnl-dev libmicrohttpd-dev
+	# tests and lint
+	libcmocka-dev iproute2 curl python3 prometheus clang-format cppcheck kamailio
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages: ${missing[*]} (run as root, or install them)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Debian starts the packaged daemons on install where an init system runs; the tests start their
+# own instances, so keep the packaged ones from being started (policy-rc.d: 101 = action forbidden).
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=1
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$created_policy" = 1 ] && rm -f "$policy"
+exit 0
