@@ -72,10 +72,10 @@ static __always_inline void emit_failed(const struct neighbour *n, __u8 family, 
 }
 
 /*
- * Compare the entry's state with the last one seen. @count_unknown: whether an entry seen for the
- * first time counts as a transition (true only where the hook knows the entry was just created).
+ * Compare the entry's state with the last one seen and count a change. An entry seen for the first
+ * time (it predates the agent, or its creation was missed) is only recorded.
  */
-static __always_inline void observe(const struct neighbour *n, bool count_unknown)
+static __always_inline void observe(const struct neighbour *n)
 {
 	struct neigh_track *t, fresh = {};
 	__u8 family, state, old;
@@ -87,8 +87,6 @@ static __always_inline void observe(const struct neighbour *n, bool count_unknow
 	if (!t) {
 		fresh.state = state;
 		bpf_map_update_elem(&neigh_tracks, &n, &fresh, BPF_ANY);
-		if (count_unknown && state != SW_NUD_NONE)
-			count_transition(n, family, state);
 		return;
 	}
 	old = t->state;
@@ -100,34 +98,41 @@ static __always_inline void observe(const struct neighbour *n, bool count_unknow
 		emit_failed(n, family, old);
 }
 
+/*
+ * Fires right after allocation, before n->dev and the key are filled in (and n may still be thrown
+ * away if another CPU created the same entry): only note that the entry starts in NONE, so the
+ * first state it moves into is counted.
+ */
 SEC("tp_btf/neigh_create")
 int BPF_PROG(neigh_create, struct neigh_table *tbl, struct net_device *dev, const void *pkey,
 	     const struct neighbour *n, bool exempt_from_gc)
 {
-	observe(n, true);
+	struct neigh_track fresh = { .state = SW_NUD_NONE };
+	__u8 family = BPF_CORE_READ(tbl, family);
+
+	if (!n || (family != SW_AF_INET && family != SW_AF_INET6))
+		return 0;
+	if (!netns_wanted(BPF_CORE_READ(dev, nd_net.net)))
+		return 0;
+	bpf_map_update_elem(&neigh_tracks, &n, &fresh, BPF_ANY);
 	return 0;
 }
 
-/* First statement of __neigh_update: nud_state is still the old state; remember it. */
+/*
+ * First statement of __neigh_update: nud_state is still the old state. That old state may be one
+ * no other hook saw (INCOMPLETE set and answered inside one __neigh_event_send call), so it counts.
+ */
 SEC("tp_btf/neigh_update")
 int BPF_PROG(neigh_update, struct neighbour *n)
 {
-	struct neigh_track fresh = {};
-	__u8 family;
-
-	if (!n || !neigh_wanted(n, &family))
-		return 0;
-	if (!bpf_map_lookup_elem(&neigh_tracks, &n)) {
-		fresh.state = BPF_CORE_READ(n, nud_state);
-		bpf_map_update_elem(&neigh_tracks, &n, &fresh, BPF_NOEXIST);
-	}
+	observe(n);
 	return 0;
 }
 
 SEC("tp_btf/neigh_update_done")
 int BPF_PROG(neigh_update_done, struct neighbour *n, int err)
 {
-	observe(n, false);
+	observe(n);
 	return 0;
 }
 
@@ -135,7 +140,7 @@ int BPF_PROG(neigh_update_done, struct neighbour *n, int err)
 SEC("tp_btf/neigh_timer_handler")
 int BPF_PROG(neigh_timer_handler, struct neighbour *n, int err)
 {
-	observe(n, false);
+	observe(n);
 	return 0;
 }
 
@@ -143,7 +148,7 @@ int BPF_PROG(neigh_timer_handler, struct neighbour *n, int err)
 SEC("tp_btf/neigh_event_send_done")
 int BPF_PROG(neigh_event_send_done, struct neighbour *n, int rc)
 {
-	observe(n, false);
+	observe(n);
 	return 0;
 }
 

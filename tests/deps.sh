@@ -7,7 +7,7 @@ packages=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libxdp-dev libmnl-dev libmicrohttpd-dev
 	# tests and lint
-	libcmocka-dev iproute2 curl python3 prometheus clang-format cppcheck kamailio
+	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
 )
 
 missing=()

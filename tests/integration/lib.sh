@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Integration test helpers: a little LAN of network namespaces, the agent running inside the PBX
+# namespace, bounded polling, and PASS/FAIL lines for tests/run.sh.
+#
+# The LAN: one bridge namespace ("br") holding bridge br0, and host namespaces joined to it by
+# veth pairs. Host N has eth0 with 10.99.0.N/24 and fd99::N/64. Every address a test sends to is
+# one of these hosts. Everything is removed on exit (trap), also when a test fails.
+#
+#   source "$(dirname "$0")/lib.sh"
+#   lan_up; host_add pbx 1; host_add phone 2
+#   agent_start --sip.ports=5060
+#   in_host pbx ping -c1 -W1 10.99.0.2
+#   check "reachable counted" [ "$(metric sipwatch_neigh_state_changes_total 'state="reachable"')" -ge 1 ]
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+SIPWATCH=${SIPWATCH:-$ROOT/$BUILD/sipwatch}
+TOOLS=$ROOT/$BUILD/tools
+NS_PREFIX="sw$$"
+TEST_TMP=$(mktemp -d "/tmp/sipwatch-test.XXXXXX")
+AGENT_PID=
+AGENT_NS=
+AGENT_LOG=$TEST_TMP/agent.log
+AGENT_PORT=9060
+declare -a HOSTS=()
+
+ns_of() { echo "$NS_PREFIX-$1"; }
+in_host() { local h=$1; shift; ip netns exec "$(ns_of "$h")" "$@"; }
+
+lan_cleanup() {
+	agent_stop >/dev/null 2>&1 || true
+	for h in "${HOSTS[@]}" br; do ip netns del "$(ns_of "$h")" 2>/dev/null || true; done
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TEST_TMP"
+}
+trap lan_cleanup EXIT
+
+lan_up() {
+	local br
+	br=$(ns_of br)
+	ip netns add "$br"
+	ip -n "$br" link set lo up
+	ip -n "$br" link add br0 type bridge
+	ip -n "$br" link set br0 up
+	HOSTS+=()
+}
+
+# host_add NAME N: a host namespace with eth0 = 10.99.0.N/24, fd99::N/64 on the bridge.
+host_add() {
+	local name=$1 idx=$2 ns br
+	ns=$(ns_of "$name")
+	br=$(ns_of br)
+	ip netns add "$ns"
+	HOSTS+=("$name")
+	ip -n "$ns" link set lo up
+	# No DAD: the addresses are usable at once, so tests need not wait for it.
+	in_host "$name" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip link add eth0 netns "$ns" type veth peer name "v$idx" netns "$br"
+	ip -n "$br" link set "v$idx" master br0 up
+	ip -n "$ns" addr add "10.99.0.$idx/24" dev eth0
+	ip -n "$ns" addr add "fd99::$idx/64" dev eth0 nodad
+	ip -n "$ns" link set eth0 up
+}
+
+host_ip() { echo "10.99.0.$2"; }
+
+# Bounded poll: wait_for SECONDS COMMAND... — true as soon as COMMAND succeeds.
+wait_for() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	"$@" >/dev/null 2>&1
+}
+
+agent_url() { echo "http://127.0.0.1:$AGENT_PORT${1:-/metrics}"; }
+
+scrape() { in_host "$AGENT_NS" curl -sf --max-time 5 "$(agent_url "${1:-/metrics}")"; }
+
+# agent_start [FLAGS...]: run sipwatch in the pbx namespace (or $AGENT_HOST) and wait until it serves.
+agent_start() {
+	AGENT_NS=${AGENT_HOST:-pbx}
+	# ip netns exec execs sipwatch, so $! is the agent's own pid.
+	ip netns exec "$(ns_of "$AGENT_NS")" "$SIPWATCH" "$@" >"$AGENT_LOG" 2>&1 &
+	AGENT_PID=$!
+	if ! wait_for 20 scrape /metrics; then
+		echo "agent did not start; its log:" >&2
+		cat "$AGENT_LOG" >&2
+		return 1
+	fi
+}
+
+# agent_stop: SIGTERM and wait; returns the agent's exit status.
+agent_stop() {
+	local rc=0
+	[ -n "$AGENT_PID" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$AGENT_PID" 2>/dev/null && rc=137
+	wait "$AGENT_PID" 2>/dev/null || rc=$?
+	AGENT_PID=
+	return $rc
+}
+
+# metric NAME [LABEL_MATCHERS]: sum of the series of NAME whose labels contain every matcher
+# (comma-separated 'key="value"'); 0 when none match.
+metric() {
+	scrape /metrics | awk -v name="$1" -v want="${2:-}" '
+		BEGIN { n = split(want, m, ","); }
+		/^#/ { next }
+		{
+			series = $1; value = $2;
+			base = series; sub(/\{.*/, "", base);
+			if (base != name) next;
+			ok = 1;
+			for (i = 1; i <= n; i++) if (index(series, m[i]) == 0) ok = 0;
+			if (ok) sum += value;
+		}
+		END { printf "%.17g\n", sum + 0 }'
+}
+
+# check NAME COMMAND...: PASS when COMMAND succeeds, FAIL otherwise.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "PASS: $name"
+	else
+		echo "FAIL: $name"
+		[ -f "$AGENT_LOG" ] && { echo "--- agent log (last 20 lines)"; tail -20 "$AGENT_LOG"; } >&2
+	fi
+}
+
+# Numeric comparisons that work on metric values (floats): ge A B, eq A B, le A B, gt A B.
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+eq() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a == b) }'; }
+
+# Bounded wait until metric NAME{MATCHERS} satisfies OP VALUE (ge/gt/eq/le).
+wait_metric() { # SECONDS NAME MATCHERS OP VALUE
+	local secs=$1 name=$2 matchers=$3 op=$4 value=$5
+	_metric_ok() { $op "$(metric "$name" "$matchers")" "$value"; }
+	wait_for "$secs" _metric_ok
+}
+
+# The IDs of the BPF programs the agent process holds: each prog fd's fdinfo names its prog_id.
+agent_prog_ids() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un
+}
