@@ -35,11 +35,14 @@ LIB_OBJS   := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_ASAN  := $(patsubst tests/unit/%.c,$(BUILD)/tests-asan/%,$(UNIT_SRCS))
+# BPF layer: cmocka programs that load the real BPF objects and drive them with BPF_PROG_TEST_RUN.
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 TOOL_SRCS  := $(wildcard tests/tools/*.c)
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test unit lint install clean tools
+.PHONY: all deps run test unit bpftests lint install clean tools
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -83,10 +86,19 @@ $(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_OBJS)
 
 unit: $(UNIT_BINS) $(UNIT_ASAN)
 
-run: deps all
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iagent -Itests/bpf $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+bpftests: $(BPFT_BINS)
+
+# deps first, then a fresh make: pkg-config and bpftool answers are only right once deps ran.
+run: deps
+	$(MAKE) --no-print-directory all
 	./$(BUILD)/sipwatch
 
-test: deps all unit
+test: deps
+	$(MAKE) --no-print-directory all unit bpftests
 	./tests/run.sh
 
 lint:

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Flag parsing: defaults, every error message, and the one-table-drives-help rule. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "options.h"
+
+static char errbuf[4096];
+
+/* Parse argv with stderr captured into errbuf. */
+static enum options_result parse(struct config *cfg, int argc, char **argv)
+{
+	FILE *saved = stderr, *mem = fmemopen(errbuf, sizeof(errbuf), "w");
+	enum options_result r;
+
+	memset(errbuf, 0, sizeof(errbuf));
+	stderr = mem;
+	r = options_parse(cfg, argc, argv);
+	fflush(mem);
+	stderr = saved;
+	fclose(mem);
+	return r;
+}
+
+#define PARSE(cfg, ...)                                                                            \
+	parse(cfg, sizeof((char *[]){ "sipwatch", __VA_ARGS__ }) / sizeof(char *),                  \
+	      (char *[]){ "sipwatch", __VA_ARGS__ })
+
+static void test_defaults(void **state)
+{
+	struct config cfg;
+	char *argv[] = { "sipwatch" };
+
+	assert_int_equal(parse(&cfg, 1, argv), OPTIONS_RUN);
+	assert_string_equal(cfg.listen_address, ":9060");
+	assert_string_equal(cfg.telemetry_path, "/metrics");
+	assert_int_equal(cfg.nr_sip_ports, 2);
+	assert_int_equal(cfg.sip_ports[0], 5060);
+	assert_int_equal(cfg.sip_ports[1], 5061);
+	assert_int_equal(cfg.log_level, LOG_INFO);
+	assert_int_equal(cfg.log_format, LOG_FORMAT_LOGFMT);
+	assert_false(cfg.netns_all);
+	assert_false(cfg.bpf_stats);
+}
+
+static void test_values_both_spellings(void **state)
+{
+	struct config cfg;
+
+	assert_int_equal(PARSE(&cfg, "--sip.ports=5070", "--web.listen-address", "127.0.0.1:9999",
+			       "--log.level=debug", "--log.format", "json", "--netns.all",
+			       "--bpf.stats=false", "--web.telemetry-path=/m"),
+			 OPTIONS_RUN);
+	assert_int_equal(cfg.nr_sip_ports, 1);
+	assert_int_equal(cfg.sip_ports[0], 5070);
+	assert_string_equal(cfg.listen_address, "127.0.0.1:9999");
+	assert_int_equal(cfg.log_level, LOG_DEBUG);
+	assert_int_equal(cfg.log_format, LOG_FORMAT_JSON);
+	assert_true(cfg.netns_all);
+	assert_false(cfg.bpf_stats);
+	assert_string_equal(cfg.telemetry_path, "/m");
+	assert_true(config_is_sip_port(&cfg, 5070));
+	assert_false(config_is_sip_port(&cfg, 5060));
+}
+
+static void test_ipv6_listen_address(void **state)
+{
+	struct config cfg;
+
+	assert_int_equal(PARSE(&cfg, "--web.listen-address=[::1]:9060"), OPTIONS_RUN);
+	assert_string_equal(cfg.listen_address, "[::1]:9060");
+}
+
+/* Every error: exit status 2 and one line that names the flag. */
+static void expect_usage_error(char *flag_arg, const char *flag, const char *fragment)
+{
+	struct config cfg;
+	char *argv[] = { "sipwatch", flag_arg };
+
+	assert_int_equal(parse(&cfg, 2, argv), OPTIONS_EXIT_USAGE);
+	assert_non_null(strstr(errbuf, flag));
+	assert_non_null(strstr(errbuf, fragment));
+	assert_non_null(strchr(errbuf, '\n'));
+	assert_null(strchr(strchr(errbuf, '\n') + 1, '\n'));
+}
+
+static void test_every_error_message(void **state)
+{
+	expect_usage_error("--web.listen-address=nocolon", "--web.listen-address", "expected [host]:port");
+	expect_usage_error("--web.listen-address=:0", "--web.listen-address", "port must be 1-65535");
+	expect_usage_error("--web.listen-address=:70000", "--web.listen-address", "port must be 1-65535");
+	expect_usage_error("--web.listen-address=:http", "--web.listen-address", "port must be 1-65535");
+	expect_usage_error("--web.listen-address=[::1:9060", "--web.listen-address", "[ipv6-address]:port");
+	expect_usage_error("--web.telemetry-path=metrics", "--web.telemetry-path", "must start with /");
+	expect_usage_error("--web.telemetry-path=/", "--web.telemetry-path", "must start with /");
+	expect_usage_error("--sip.ports=", "--sip.ports", "at least one port");
+	expect_usage_error("--sip.ports=0", "--sip.ports", "comma-separated list");
+	expect_usage_error("--sip.ports=5060,abc", "--sip.ports", "comma-separated list");
+	expect_usage_error("--sip.ports=5060,", "--sip.ports", "trailing comma");
+	expect_usage_error("--sip.ports=5060,5060", "--sip.ports", "listed twice");
+	expect_usage_error("--sip.ports=1,2,3,4,5,6,7,8,9", "--sip.ports", "at most 8");
+	expect_usage_error("--log.level=verbose", "--log.level", "expected debug, info, warn or error");
+	expect_usage_error("--log.format=xml", "--log.format", "expected logfmt or json");
+	expect_usage_error("--netns.all=yes", "--netns.all", "expected true or false");
+	expect_usage_error("--bpf.stats=1", "--bpf.stats", "expected true or false");
+	expect_usage_error("--log.level", "--log.level", "needs a value");
+	expect_usage_error("--bogus", "--bogus", "unknown flag");
+	expect_usage_error("stray", "stray", "unexpected argument");
+}
+
+static void test_probe_disable_list(void **state)
+{
+	struct config cfg;
+
+	assert_int_equal(PARSE(&cfg, "--probe.disable=neigh_update,neigh_create"), OPTIONS_RUN);
+	assert_true(config_probe_disabled(&cfg, "neigh_update"));
+	assert_true(config_probe_disabled(&cfg, "neigh_create"));
+	assert_false(config_probe_disabled(&cfg, "neigh_upd"));
+	assert_false(config_probe_disabled(&cfg, "neigh_update_done"));
+}
+
+static void test_help_lists_every_option(void **state)
+{
+	char out[8192] = "";
+	FILE *mem = fmemopen(out, sizeof(out), "w");
+
+	options_usage(mem);
+	fclose(mem);
+	for (size_t i = 0; i < option_count; i++) {
+		char flag[128];
+
+		snprintf(flag, sizeof(flag), "--%s", option_table[i].name);
+		assert_non_null(strstr(out, flag));
+		assert_non_null(strstr(out, option_table[i].help));
+	}
+}
+
+/* The README's flag table is checked against the option table, so the two cannot drift apart. */
+static void test_readme_documents_every_option(void **state)
+{
+	FILE *f = fopen("README.md", "r");
+	static char readme[1 << 20];
+	size_t n;
+
+	if (!f)
+		f = fopen("../README.md", "r");
+	assert_non_null(f);
+	n = fread(readme, 1, sizeof(readme) - 1, f);
+	readme[n] = '\0';
+	fclose(f);
+	for (size_t i = 0; i < option_count; i++) {
+		char row[128];
+
+		snprintf(row, sizeof(row), "| `--%s", option_table[i].name);
+		if (!strstr(readme, row))
+			fail_msg("README.md has no flag-table row for --%s", option_table[i].name);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_values_both_spellings),
+		cmocka_unit_test(test_ipv6_listen_address),
+		cmocka_unit_test(test_every_error_message),
+		cmocka_unit_test(test_probe_disable_list),
+		cmocka_unit_test(test_help_lists_every_option),
+		cmocka_unit_test(test_readme_documents_every_option),
+	};
+
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
