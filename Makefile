@@ -40,6 +40,7 @@ BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 TOOL_SRCS  := $(wildcard tests/tools/*.c)
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+LINT_SRCS  := $(wildcard agent/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/bpf/*.[ch] tests/tools/*.c)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps run test unit bpftests lint install clean tools
@@ -102,9 +103,9 @@ test: deps
 	./tests/run.sh
 
 lint:
-	clang-format --dry-run --Werror agent/*.c agent/*.h include/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/tools/*.c
+	clang-format --dry-run --Werror $(LINT_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -Iinclude -Iagent -D__linux__ agent tests/tools
+		--inline-suppr -Iinclude -Iagent -D__linux__ agent $(wildcard tests/tools)
 
 install: $(BUILD)/sipwatch
 	install -D -m 0755 $(BUILD)/sipwatch $(DESTDIR)$(PREFIX)/sbin/sipwatch

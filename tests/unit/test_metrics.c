@@ -30,7 +30,8 @@ static void test_counter_and_help_type(void **state)
 	metric_add(f, LABELS("a"), 2);
 	metric_add(f, LABELS("a"), 3);
 	out = render(reg);
-	assert_string_equal(out, "# HELP x_total Things.\n# TYPE x_total counter\nx_total{kind=\"a\"} 5\n");
+	assert_string_equal(
+	    out, "# HELP x_total Things.\n# TYPE x_total counter\nx_total{kind=\"a\"} 5\n");
 	free(out);
 	metrics_free(reg);
 }
@@ -68,7 +69,7 @@ static void test_label_and_help_escaping(void **state)
 
 static void test_histogram_invariants(void **state)
 {
-	static const double bounds[] = { 0.1, 1, 10 };
+	static const double bounds[] = {0.1, 1, 10};
 	struct metrics *reg = metrics_new();
 	struct metric_family *h = metrics_histogram(reg, "h_seconds", "H.", LABELS("p"), bounds, 3);
 	char *out;
@@ -93,23 +94,24 @@ static void test_histogram_invariants(void **state)
 
 static void test_histogram_set_from_counts(void **state)
 {
-	static const double bounds[] = { 1, 2 };
-	static const uint64_t counts[] = { 1, 0, 4 };
+	static const double bounds[] = {1, 2};
+	static const uint64_t counts[] = {1, 0, 4};
 	struct metrics *reg = metrics_new();
 	struct metric_family *h = metrics_histogram(reg, "h", "H.", NO_LABELS, bounds, 2);
 	char *out;
 
 	metric_histogram_set(h, NO_LABELS, counts, 42.5);
 	out = render(reg);
-	assert_non_null(strstr(out, "h_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 5\n"
-				    "h_sum 42.5\nh_count 5\n"));
+	assert_non_null(
+	    strstr(out, "h_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 5\n"
+			"h_sum 42.5\nh_count 5\n"));
 	free(out);
 	metrics_free(reg);
 }
 
 static void test_rejects_bad_registrations(void **state)
 {
-	static const double unsorted[] = { 2, 1 };
+	static const double unsorted[] = {2, 1};
 	struct metrics *reg = metrics_new();
 
 	assert_non_null(metrics_counter(reg, "ok_total", "x", NO_LABELS));
@@ -178,15 +180,15 @@ static void test_many_series_stay_sorted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counter_and_help_type),
-		cmocka_unit_test(test_families_and_series_sorted),
-		cmocka_unit_test(test_label_and_help_escaping),
-		cmocka_unit_test(test_histogram_invariants),
-		cmocka_unit_test(test_histogram_set_from_counts),
-		cmocka_unit_test(test_rejects_bad_registrations),
-		cmocka_unit_test(test_value_formatting),
-		cmocka_unit_test(test_clear_and_lookup),
-		cmocka_unit_test(test_many_series_stay_sorted),
+	    cmocka_unit_test(test_counter_and_help_type),
+	    cmocka_unit_test(test_families_and_series_sorted),
+	    cmocka_unit_test(test_label_and_help_escaping),
+	    cmocka_unit_test(test_histogram_invariants),
+	    cmocka_unit_test(test_histogram_set_from_counts),
+	    cmocka_unit_test(test_rejects_bad_registrations),
+	    cmocka_unit_test(test_value_formatting),
+	    cmocka_unit_test(test_clear_and_lookup),
+	    cmocka_unit_test(test_many_series_stay_sorted),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

@@ -30,13 +30,13 @@ static enum options_result parse(struct config *cfg, int argc, char **argv)
 }
 
 #define PARSE(cfg, ...)                                                                            \
-	parse(cfg, sizeof((char *[]){ "sipwatch", __VA_ARGS__ }) / sizeof(char *),                  \
-	      (char *[]){ "sipwatch", __VA_ARGS__ })
+	parse(cfg, sizeof((char *[]){"sipwatch", __VA_ARGS__}) / sizeof(char *),                   \
+	      (char *[]){"sipwatch", __VA_ARGS__})
 
 static void test_defaults(void **state)
 {
 	struct config cfg;
-	char *argv[] = { "sipwatch" };
+	char *argv[] = {"sipwatch"};
 
 	assert_int_equal(parse(&cfg, 1, argv), OPTIONS_RUN);
 	assert_string_equal(cfg.listen_address, ":9060");
@@ -82,7 +82,7 @@ static void test_ipv6_listen_address(void **state)
 static void expect_usage_error(char *flag_arg, const char *flag, const char *fragment)
 {
 	struct config cfg;
-	char *argv[] = { "sipwatch", flag_arg };
+	char *argv[] = {"sipwatch", flag_arg};
 
 	assert_int_equal(parse(&cfg, 2, argv), OPTIONS_EXIT_USAGE);
 	assert_non_null(strstr(errbuf, flag));
@@ -93,12 +93,18 @@ static void expect_usage_error(char *flag_arg, const char *flag, const char *fra
 
 static void test_every_error_message(void **state)
 {
-	expect_usage_error("--web.listen-address=nocolon", "--web.listen-address", "expected [host]:port");
-	expect_usage_error("--web.listen-address=:0", "--web.listen-address", "port must be 1-65535");
-	expect_usage_error("--web.listen-address=:70000", "--web.listen-address", "port must be 1-65535");
-	expect_usage_error("--web.listen-address=:http", "--web.listen-address", "port must be 1-65535");
-	expect_usage_error("--web.listen-address=[::1:9060", "--web.listen-address", "[ipv6-address]:port");
-	expect_usage_error("--web.telemetry-path=metrics", "--web.telemetry-path", "must start with /");
+	expect_usage_error("--web.listen-address=nocolon", "--web.listen-address",
+			   "expected [host]:port");
+	expect_usage_error("--web.listen-address=:0", "--web.listen-address",
+			   "port must be 1-65535");
+	expect_usage_error("--web.listen-address=:70000", "--web.listen-address",
+			   "port must be 1-65535");
+	expect_usage_error("--web.listen-address=:http", "--web.listen-address",
+			   "port must be 1-65535");
+	expect_usage_error("--web.listen-address=[::1:9060", "--web.listen-address",
+			   "[ipv6-address]:port");
+	expect_usage_error("--web.telemetry-path=metrics", "--web.telemetry-path",
+			   "must start with /");
 	expect_usage_error("--web.telemetry-path=/", "--web.telemetry-path", "must start with /");
 	expect_usage_error("--sip.ports=", "--sip.ports", "at least one port");
 	expect_usage_error("--sip.ports=0", "--sip.ports", "comma-separated list");
@@ -106,7 +112,8 @@ static void test_every_error_message(void **state)
 	expect_usage_error("--sip.ports=5060,", "--sip.ports", "trailing comma");
 	expect_usage_error("--sip.ports=5060,5060", "--sip.ports", "listed twice");
 	expect_usage_error("--sip.ports=1,2,3,4,5,6,7,8,9", "--sip.ports", "at most 8");
-	expect_usage_error("--log.level=verbose", "--log.level", "expected debug, info, warn or error");
+	expect_usage_error("--log.level=verbose", "--log.level",
+			   "expected debug, info, warn or error");
 	expect_usage_error("--log.format=xml", "--log.format", "expected logfmt or json");
 	expect_usage_error("--netns.all=yes", "--netns.all", "expected true or false");
 	expect_usage_error("--bpf.stats=1", "--bpf.stats", "expected true or false");
@@ -167,13 +174,13 @@ static void test_readme_documents_every_option(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_values_both_spellings),
-		cmocka_unit_test(test_ipv6_listen_address),
-		cmocka_unit_test(test_every_error_message),
-		cmocka_unit_test(test_probe_disable_list),
-		cmocka_unit_test(test_help_lists_every_option),
-		cmocka_unit_test(test_readme_documents_every_option),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_values_both_spellings),
+	    cmocka_unit_test(test_ipv6_listen_address),
+	    cmocka_unit_test(test_every_error_message),
+	    cmocka_unit_test(test_probe_disable_list),
+	    cmocka_unit_test(test_help_lists_every_option),
+	    cmocka_unit_test(test_readme_documents_every_option),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
