@@ -107,7 +107,7 @@ SEC("tp_btf/neigh_create")
 int BPF_PROG(neigh_create, struct neigh_table *tbl, struct net_device *dev, const void *pkey,
 	     const struct neighbour *n, bool exempt_from_gc)
 {
-	struct neigh_track fresh = { .state = SW_NUD_NONE };
+	struct neigh_track fresh = {.state = SW_NUD_NONE};
 	__u8 family = BPF_CORE_READ(tbl, family);
 
 	if (!n || (family != SW_AF_INET && family != SW_AF_INET6))
