@@ -52,7 +52,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	char addr[INET6_ADDRSTRLEN];
 	struct log_line l;
 
-	if (size < sizeof(*hdr) || hdr->type != SIPWATCH_EV_NEIGH_FAILED || size < sizeof(*e))
+	if (size < sizeof(*e) || hdr->type != SIPWATCH_EV_NEIGH_FAILED)
 		return 0;
 	inet_ntop(e->family == SW_AF_INET6 ? AF_INET6 : AF_INET, e->addr, addr, sizeof(addr));
 	if (log_begin(&l, LOG_WARN, "neighbour resolution failed")) {
