@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "incident.h"
 #include "log.h"
 #include "probes.h"
 #include "process.h"
@@ -267,6 +268,7 @@ void agent_fini(struct agent *ag)
 	ag->vmlinux_btf = NULL;
 	metrics_free(ag->reg);
 	ag->reg = NULL;
+	incidents_clear();
 	if (signal_fd >= 0)
 		close(signal_fd);
 	if (timer_fd >= 0)

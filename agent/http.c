@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "agent.h"
+#include "incident.h"
 #include "log.h"
 
 #define MAX_ROUTES		16
@@ -63,7 +64,10 @@ static int route_landing(struct agent *ag, struct http_request *req, struct strb
 		    "</head><body>\n<h1>sipwatch</h1>\n<p>eBPF observability for SIP "
 		    "signalling hosts.</p>\n<ul>\n<li><a href=\"");
 	strbuf_puts(out, ag->cfg.telemetry_path);
-	strbuf_puts(out, "\">Metrics</a></li>\n</ul>\n</body></html>\n");
+	strbuf_puts(
+	    out,
+	    "\">Metrics</a></li>\n<li><a href=\"/incidents\">Recent incidents (JSON)</a></li>\n"
+	    "</ul>\n</body></html>\n");
 	*content_type = "text/html; charset=utf-8";
 	return MHD_HTTP_OK;
 }
@@ -193,6 +197,7 @@ int http_start(struct agent *ag)
 	the_agent = ag;
 	http_add_route(ag->cfg.telemetry_path, route_metrics);
 	http_add_route("/", route_landing);
+	incident_routes_add();
 	if (resolve_listen_address(addr, &ss, &sslen))
 		return -1;
 	port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port

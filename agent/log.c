@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "log.h"
 
+#include "incident.h"
+
 #include <bpf/libbpf.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,80 +73,145 @@ static void logfmt_value(struct strbuf *sb, const char *v)
 	strbuf_json_string(sb, v);
 }
 
-static void put_key(struct log_line *l, const char *key)
+static void put_key(struct strbuf *sb, enum log_format format, const char *key)
 {
-	if (l->format == LOG_FORMAT_JSON) {
-		strbuf_putc(&l->sb, ',');
-		strbuf_json_string(&l->sb, key);
-		strbuf_putc(&l->sb, ':');
+	if (format == LOG_FORMAT_JSON) {
+		strbuf_putc(sb, ',');
+		strbuf_json_string(sb, key);
+		strbuf_putc(sb, ':');
 	} else {
-		strbuf_putc(&l->sb, ' ');
-		strbuf_puts(&l->sb, key);
-		strbuf_putc(&l->sb, '=');
+		strbuf_putc(sb, ' ');
+		strbuf_puts(sb, key);
+		strbuf_putc(sb, '=');
 	}
 }
 
 void log_str(struct log_line *l, const char *key, const char *val)
 {
-	put_key(l, key);
-	if (l->format == LOG_FORMAT_JSON)
-		strbuf_json_string(&l->sb, val ? val : "");
-	else
-		logfmt_value(&l->sb, val ? val : "");
+	if (!val)
+		val = "";
+	if (l->emit) {
+		put_key(&l->sb, l->format, key);
+		if (l->format == LOG_FORMAT_JSON)
+			strbuf_json_string(&l->sb, val);
+		else
+			logfmt_value(&l->sb, val);
+	}
+	if (l->incident_kind) {
+		put_key(&l->json, LOG_FORMAT_JSON, key);
+		strbuf_json_string(&l->json, val);
+	}
+}
+
+/* A number is written the same way in logfmt and JSON. */
+static void put_number(struct log_line *l, const char *key, const char *num)
+{
+	if (l->emit) {
+		put_key(&l->sb, l->format, key);
+		strbuf_puts(&l->sb, num);
+	}
+	if (l->incident_kind) {
+		put_key(&l->json, LOG_FORMAT_JSON, key);
+		strbuf_puts(&l->json, num);
+	}
 }
 
 void log_int(struct log_line *l, const char *key, int64_t val)
 {
-	put_key(l, key);
-	strbuf_printf(&l->sb, "%lld", (long long)val);
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", (long long)val);
+	put_number(l, key, num);
 }
 
 void log_uint(struct log_line *l, const char *key, uint64_t val)
 {
-	put_key(l, key);
-	strbuf_printf(&l->sb, "%llu", (unsigned long long)val);
+	char num[32];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)val);
+	put_number(l, key, num);
 }
 
 void log_double(struct log_line *l, const char *key, double val)
 {
-	put_key(l, key);
-	strbuf_printf(&l->sb, "%.6g", val);
+	char num[64];
+
+	snprintf(num, sizeof(num), "%.6g", val);
+	put_number(l, key, num);
+}
+
+static void format_now(char *when, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+static void line_start(struct log_line *l, enum log_level level, const char *msg,
+		       const char *incident_kind)
+{
+	char when[64];
+
+	format_now(when, sizeof(when));
+	memset(l, 0, sizeof(*l));
+	l->format = out_format;
+	l->emit = log_enabled(level);
+	l->incident_kind = incident_kind;
+	if (l->emit) {
+		if (l->format == LOG_FORMAT_JSON) {
+			strbuf_puts(&l->sb, "{\"ts\":");
+			strbuf_json_string(&l->sb, when);
+		} else {
+			strbuf_puts(&l->sb, "ts=");
+			strbuf_puts(&l->sb, when);
+		}
+	}
+	if (incident_kind) {
+		strbuf_puts(&l->json, "{\"ts\":");
+		strbuf_json_string(&l->json, when);
+		put_key(&l->json, LOG_FORMAT_JSON, "kind");
+		strbuf_json_string(&l->json, incident_kind);
+	}
+	log_str(l, "level", level_names[level]);
+	log_str(l, "msg", msg);
 }
 
 bool log_begin(struct log_line *l, enum log_level level, const char *msg)
 {
-	struct timespec ts;
-	struct tm tm;
-	char when[64];
-
 	if (!log_enabled(level))
 		return false;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	strbuf_init(&l->sb);
-	l->format = out_format;
-	if (l->format == LOG_FORMAT_JSON) {
-		strbuf_puts(&l->sb, "{\"ts\":");
-		strbuf_json_string(&l->sb, when);
-	} else {
-		strbuf_puts(&l->sb, "ts=");
-		strbuf_puts(&l->sb, when);
-	}
-	log_str(l, "level", level_names[level]);
-	log_str(l, "msg", msg);
+	line_start(l, level, msg, NULL);
+	return true;
+}
+
+bool incident_begin(struct log_line *l, const char *kind, const char *msg)
+{
+	line_start(l, LOG_WARN, msg, kind);
+	if (l->emit)
+		log_str(l, "incident", kind);
 	return true;
 }
 
 void log_end(struct log_line *l)
 {
-	if (l->format == LOG_FORMAT_JSON)
-		strbuf_putc(&l->sb, '}');
-	strbuf_putc(&l->sb, '\n');
-	if (!l->sb.oom)
-		fwrite(l->sb.data, 1, l->sb.len, stderr);
+	if (l->emit) {
+		if (l->format == LOG_FORMAT_JSON)
+			strbuf_putc(&l->sb, '}');
+		strbuf_putc(&l->sb, '\n');
+		if (!l->sb.oom)
+			fwrite(l->sb.data, 1, l->sb.len, stderr);
+	}
+	if (l->incident_kind) {
+		strbuf_putc(&l->json, '}');
+		if (!l->json.oom)
+			incident_record(l->incident_kind, l->json.data);
+	}
 	strbuf_free(&l->sb);
+	strbuf_free(&l->json);
 }
 
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)

@@ -23,6 +23,11 @@ enum log_format { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON };
 struct log_line {
 	struct strbuf sb;
 	enum log_format format;
+	/* Incidents (incident_begin) also build a JSON copy for the incident ring
+	 * (agent/incident.c). */
+	struct strbuf json;
+	const char *incident_kind;
+	bool emit; /* the text line is printed (its level is enabled) */
 };
 
 void log_setup(enum log_level level, enum log_format format);
@@ -38,6 +43,14 @@ void log_int(struct log_line *l, const char *key, int64_t val);
 void log_uint(struct log_line *l, const char *key, uint64_t val);
 void log_double(struct log_line *l, const char *key, double val);
 void log_end(struct log_line *l);
+
+/*
+ * An incident: a line at warn level that is also kept in the agent's bounded ring of recent
+ * incidents (served as JSON for the status page). @kind is a short lower-case word
+ * ("neigh_failed", "send_stall", "tcp_timeout", ...). Unlike log_begin, always returns true:
+ * incidents are recorded whatever the log level.
+ */
+bool incident_begin(struct log_line *l, const char *kind, const char *msg);
 
 /* A line with only a message, printf-style. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

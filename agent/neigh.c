@@ -55,7 +55,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e) || hdr->type != SIPWATCH_EV_NEIGH_FAILED)
 		return 0;
 	inet_ntop(e->family == SW_AF_INET6 ? AF_INET6 : AF_INET, e->addr, addr, sizeof(addr));
-	if (log_begin(&l, LOG_WARN, "neighbour resolution failed")) {
+	if (incident_begin(&l, "neigh_failed", "neighbour resolution failed")) {
 		log_str(&l, "ifname", e->ifname);
 		log_str(&l, "family", neigh_family_name(e->family));
 		log_str(&l, "address", addr);
