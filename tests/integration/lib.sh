@@ -150,3 +150,8 @@ wait_metric() { # SECONDS NAME MATCHERS OP VALUE
 agent_prog_ids() {
 	cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un
 }
+
+# The IDs of the BPF links the agent process holds.
+agent_link_ids() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^link_id:[[:space:]]*//p' | sort -un
+}

@@ -45,10 +45,13 @@ check "IPv6 (NDP) transitions counted" \
 	wait_metric 5 sipwatch_neigh_state_changes_total 'family="ipv6",state="reachable"' ge 1
 
 ids=$(agent_prog_ids "$AGENT_PID")
+links=$(agent_link_ids "$AGENT_PID")
 check "agent holds its BPF programs while running" [ -n "$ids" ]
+check "agent holds its BPF links while running" [ -n "$links" ]
 agent_stop; rc=$?
 check "SIGTERM exits 0" [ "$rc" -eq 0 ]
 # The kernel frees programs after an RCU grace period: poll (bounded) until none is left.
 no_progs_left() { for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && return 1; done; return 0; }
 check "no BPF program of sipwatch left after exit" wait_for 5 no_progs_left
-check "no BPF link of sipwatch left after exit" bash -c '! bpftool link show 2>/dev/null | grep -q "neigh_"'
+no_links_left() { for id in $links; do bpftool link show id "$id" >/dev/null 2>&1 && return 1; done; return 0; }
+check "no BPF link of sipwatch left after exit" wait_for 5 no_links_left
