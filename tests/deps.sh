@@ -8,9 +8,6 @@ packages=(
 	libxdp-dev libmnl-dev libmicrohttpd-dev
 	# tests and lint
 	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
-	# production checks (tests/integration/test_systemd.sh, make test-asan): systemd-analyze,
-	# strace (syscall filter), capsh and setpriv (capability drop), valgrind
-	systemd strace libcap2-bin util-linux valgrind
 )
 
 missing=()
