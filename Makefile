@@ -43,7 +43,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 LINT_SRCS  := $(wildcard agent/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/bpf/*.[ch] tests/tools/*.c)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test unit bpftests lint install clean tools
+.PHONY: all deps run test unit bpftests bench lint install clean tools
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -101,6 +101,11 @@ run: deps
 test: deps
 	$(MAKE) --no-print-directory all unit bpftests
 	./tests/run.sh
+
+# Not part of make test: speed and memory targets, measured side by side (tests/bench/run.sh).
+bench: deps
+	$(MAKE) --no-print-directory all
+	./tests/bench/run.sh
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRCS)

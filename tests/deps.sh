@@ -8,6 +8,8 @@ packages=(
 	libxdp-dev libmnl-dev libmicrohttpd-dev
 	# tests and lint
 	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
+	# make bench
+	bpftrace prometheus-node-exporter
 )
 
 missing=()

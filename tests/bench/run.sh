@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# make bench: what sipwatch costs, measured side by side with a baseline in the same run (the
+# machines are shared and noisy, so every figure is a ratio or a difference, with the median and
+# the spread over repeated rounds). Prints one markdown table and writes it to $BUILD/bench.md.
+#
+# All traffic stays inside the benchmark's own network namespaces (tests/integration/lib.sh).
+# ROUNDS (default 5) and SENDS (default 300000) scale the run; the whole run stays under 10 minutes.
+source "$(dirname "$0")/../integration/lib.sh"
+
+ROUNDS=${ROUNDS:-5}
+SENDS=${SENDS:-300000}
+OUT=$ROOT/$BUILD/bench.md
+ROWS=$TEST_TMP/rows.md
+: >"$ROWS"
+
+# stats VALUES...: "median (min … max)" of the numbers given.
+stats() {
+	python3 -c '
+import statistics, sys
+v = [float(x) for x in sys.argv[1:]]
+print("%.2f (%.2f … %.2f)" % (statistics.median(v), min(v), max(v)))' "$@"
+}
+median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" | tee -a "$ROWS"; }
+
+send_ns() { # SRC_PORT: ns per 1 KB sendto from the pbx host to the peer
+	in_host pbx "$TOOLS/send_loop" --src-port "$1" --dst 10.99.0.2:40000 --count "$SENDS" --size 1024 |
+		sed -n 's/^ns_per_send=\([0-9.]*\).*/\1/p'
+}
+
+# tracefs for bpftrace's tracepoints (not mounted on a fresh machine).
+ensure_tracefs() {
+	mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
+}
+
+BPFTRACE_PROG='tracepoint:syscalls:sys_enter_sendto { @start[tid] = nsecs; }
+tracepoint:syscalls:sys_exit_sendto /@start[tid]/ { @ns = hist(nsecs - @start[tid]); delete(@start[tid]); }'
+
+bench_send_path() {
+	local sip=() nonsip=() bt=() a b c d e bt_pid
+	ensure_tracefs
+	in_host pbx ping -c 1 -W 1 10.99.0.2 >/dev/null
+	for r in $(seq 1 "$ROUNDS"); do
+		a=$(send_ns 5060)
+		d=$(send_ns 40001)
+		agent_start --sip.ports=5060 >/dev/null || return 1
+		b=$(send_ns 5060)
+		c=$(send_ns 40001)
+		agent_stop
+		ip netns exec "$(ns_of pbx)" bpftrace -e "$BPFTRACE_PROG" >"$TEST_TMP/bpftrace.out" 2>&1 &
+		bt_pid=$!
+		wait_for 30 grep -q '^Attaching' "$TEST_TMP/bpftrace.out"
+		sleep 1 # bpftrace prints "Attaching" before the probes are live
+		e=$(send_ns 5060)
+		kill -INT "$bt_pid"; wait "$bt_pid" 2>/dev/null
+		sip+=("$(python3 -c "print(($b / $a - 1) * 100)")")
+		nonsip+=("$(python3 -c "print(($c / $d - 1) * 100)")")
+		bt+=("$(python3 -c "print(($e / $a - 1) * 100)")")
+		echo "round $r: base $a ns, sipwatch $b ns; non-SIP base $d ns, sipwatch $c ns; bpftrace $e ns" >&2
+	done
+	row "send path, SIP port (1 KB UDP sendto, $SENDS/round)" "% slower with sipwatch" "$(stats "${sip[@]}")" "≤ 5 %"
+	row "send path, non-SIP port" "% slower with sipwatch" "$(stats "${nonsip[@]}")" "≤ 2 %"
+	row "send path, SIP port, bpftrace sendto-latency one-liner" "% slower with bpftrace" "$(stats "${bt[@]}")" "sipwatch ≤ half of this"
+}
+
+# Bytes of BPF map memory the agent holds: the memlock of every map fd.
+agent_map_bytes() {
+	cat /proc/"$AGENT_PID"/fdinfo/* 2>/dev/null | awk '/^map_type/ { m = 1 } m && /^memlock:/ { s += $2; m = 0 } END { print s + 0 }'
+}
+
+bench_footprint() {
+	local rss maps
+	agent_start >/dev/null || return 1
+	sleep 2
+	rss=$(awk '/^VmRSS:/ { print $2 * 1024 }' /proc/"$AGENT_PID"/status)
+	maps=$(agent_map_bytes)
+	agent_stop
+	row "agent RSS, idle" "MiB" "$(python3 -c "print('%.1f' % ($rss / 1048576))")" "≤ 30 MB at 10 000 peers"
+	row "BPF map memory (memlock of the agent's maps)" "MiB" "$(python3 -c "print('%.1f' % ($maps / 1048576))")" ""
+}
+
+# Detection latency: the kernel's FAILED (ip monitor's timestamp) → incident line and /metrics.
+bench_detection() {
+	local lat_log=() lat_metric=() t_failed t_log t_metric before
+	in_host dead ip link set eth0 down
+	agent_start >/dev/null || return 1
+	for r in $(seq 1 "$ROUNDS"); do
+		in_host pbx ip neigh flush dev eth0 2>/dev/null
+		before=$(metric sipwatch_neigh_state_changes_total 'state="failed"')
+		in_host pbx ip -ts monitor neigh >"$TEST_TMP/monitor.$r" 2>&1 &
+		local mon=$!
+		sleep 0.3
+		in_host pbx "$TOOLS/udp_spray" --first 10.99.0.3 --count 1 --rate 1 --src-port 5060 --dst-port 5060 >/dev/null
+		# Poll /metrics every 10 ms for the new failure (bounded: 10 s).
+		t_metric=
+		for _ in $(seq 1 1000); do
+			if gt "$(metric sipwatch_neigh_state_changes_total 'state="failed"')" "$before"; then
+				t_metric=$(date +%s.%N)
+				break
+			fi
+			sleep 0.01
+		done
+		kill "$mon" 2>/dev/null; wait "$mon" 2>/dev/null
+		t_failed=$(grep -m1 'FAILED' "$TEST_TMP/monitor.$r" | sed -n 's/^\[\([^]]*\)\].*/\1/p')
+		t_log=$(grep 'incident=neigh_failed' "$AGENT_LOG" | tail -1 | sed -n 's/^ts=\([^ ]*\).*/\1/p')
+		[ -n "$t_failed" ] && [ -n "$t_log" ] && [ -n "$t_metric" ] || { echo "detection round $r incomplete" >&2; continue; }
+		lat_log+=("$(python3 -c "
+from datetime import datetime, timezone
+f = datetime.fromisoformat('$t_failed').astimezone(timezone.utc).timestamp()
+l = datetime.fromisoformat('${t_log%Z}+00:00').timestamp()
+print((l - f) * 1000)")")
+		lat_metric+=("$(python3 -c "
+from datetime import datetime, timezone
+f = datetime.fromisoformat('$t_failed').astimezone(timezone.utc).timestamp()
+print(($t_metric - f) * 1000)")")
+	done
+	agent_stop
+	in_host dead ip link set eth0 up
+	[ ${#lat_log[@]} -gt 0 ] || return 1
+	row "detection: kernel FAILED → incident line" "ms" "$(stats "${lat_log[@]}")" "≤ 1000 ms"
+	row "detection: kernel FAILED → counter on /metrics (10 ms polling)" "ms" "$(stats "${lat_metric[@]}")" "≤ 1000 ms"
+}
+
+# Neighbour churn: COUNT entries created at RATE/s towards a dead test host's addresses, all failing.
+bench_event_storm() {
+	local rate count cpu0 cpu1 drop0 drop1 fail0 fail1 sent secs first_drop_rate=""
+	# The dead host owns 10.99.64.0/18; the pbx reaches it on-link.
+	in_host dead ip link set eth0 down
+	python3 -c '
+for i in range(1, 16383):
+    print("addr add 10.99.%d.%d/18 dev eth0" % (64 + i // 256, i % 256))' >"$TEST_TMP/addrs.batch"
+	in_host dead ip -batch "$TEST_TMP/addrs.batch"
+	in_host pbx ip route add 10.99.64.0/18 dev eth0
+	# gc_thresh1/2/3 belong to the (global) neighbour table, not to a namespace: raise them in the
+	# initial namespace for the storm and put them back afterwards (bench_cleanup).
+	SAVED_GC=$(sysctl -n net.ipv4.neigh.default.gc_thresh1 net.ipv4.neigh.default.gc_thresh2 \
+		net.ipv4.neigh.default.gc_thresh3 | tr '\n' ' ')
+	sysctl -qw net.ipv4.neigh.default.gc_thresh1=65536 net.ipv4.neigh.default.gc_thresh2=65536 \
+		net.ipv4.neigh.default.gc_thresh3=65536
+	agent_start >/dev/null || return 1
+	for rate in 5000 10000 20000 40000; do
+		count=$((rate * 2))
+		[ "$count" -gt 16000 ] && count=16000
+		in_host pbx ip neigh flush dev eth0 2>/dev/null
+		cpu0=$(metric process_cpu_seconds_total)
+		drop0=$(metric sipwatch_ringbuf_events_dropped_total)
+		fail0=$(metric sipwatch_neigh_state_changes_total 'state="failed"')
+		read -r sent secs < <(in_host pbx "$TOOLS/udp_spray" --first 10.99.64.1 --count "$count" --rate "$rate" \
+			--src-port 5060 --dst-port 5060 | sed -n 's/^sent=\([0-9]*\) seconds=\([0-9.]*\)/\1 \2/p')
+		sleep 4 # every entry has failed (3 probes, 1 s apart) and its event was read
+		cpu1=$(metric process_cpu_seconds_total)
+		drop1=$(metric sipwatch_ringbuf_events_dropped_total)
+		fail1=$(metric sipwatch_neigh_state_changes_total 'state="failed"')
+		row "neighbour churn at $rate entries/s ($sent created in ${secs}s, $(python3 -c "print(int($fail1 - $fail0))") seen failing)" \
+			"agent CPU % / events dropped" \
+			"$(python3 -c "print('%.1f %% / %d' % (($cpu1 - $cpu0) / ($secs + 4) * 100, $drop1 - $drop0))")" \
+			"0 dropped at 5 000/s"
+		if gt "$drop1" "$drop0" && [ -z "$first_drop_rate" ]; then first_drop_rate=$rate; break; fi
+	done
+	agent_stop
+	row "rate at which events start to drop" "entries/s" "${first_drop_rate:-none up to 40000}" ""
+	in_host pbx ip route del 10.99.64.0/18 dev eth0
+	in_host dead ip link set eth0 up
+	restore_gc_thresh
+}
+
+SAVED_GC=
+restore_gc_thresh() {
+	[ -n "$SAVED_GC" ] || return 0
+	set -- $SAVED_GC
+	sysctl -qw net.ipv4.neigh.default.gc_thresh1="$1" net.ipv4.neigh.default.gc_thresh2="$2" \
+		net.ipv4.neigh.default.gc_thresh3="$3"
+	SAVED_GC=
+}
+trap 'restore_gc_thresh; lan_cleanup' EXIT
+
+main() {
+	lan_up
+	host_add pbx 1
+	host_add peer 2
+	host_add dead 3
+	{
+		echo "sipwatch bench, $(date -u +%Y-%m-%d), kernel $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"
+		echo
+		echo "| benchmark | unit | median (min … max) over rounds | target |"
+		echo "|---|---|---|---|"
+	} >"$OUT.head"
+	cat "$OUT.head"
+	bench_send_path || echo "send-path benchmark failed" >&2
+	bench_footprint || echo "footprint benchmark failed" >&2
+	bench_detection || echo "detection benchmark failed" >&2
+	bench_event_storm || echo "event-storm benchmark failed" >&2
+	mkdir -p "$(dirname "$OUT")"
+	cat "$OUT.head" "$ROWS" >"$OUT"
+	echo
+	echo "written to $OUT"
+}
+
+main "$@"
