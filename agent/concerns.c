@@ -2,8 +2,10 @@
 /* Every concern the agent runs, in start order. */
 #include "agent.h"
 #include "neigh.h"
+#include "sendq.h"
 
 const struct concern *const agent_concerns[] = {
     &neigh_concern,
+    &sendq_concern,
     NULL,
 };

@@ -136,6 +136,36 @@ static int parse_probe_disable(struct config *cfg, const char *v, char *err, siz
 	return parse_string(cfg->probe_disable, sizeof(cfg->probe_disable), v, err, errlen);
 }
 
+/* A duration: a positive number with a unit, us, ms or s ("500ms", "1.5s"). */
+static int parse_duration_ns(uint64_t *dst, const char *v, char *err, size_t errlen)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {{"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(v, &end);
+	if (!errno && end != v && x > 0) {
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			if (!strcmp(end, units[i].unit) && x * units[i].ns >= 1 &&
+			    x * units[i].ns < 3600e9) {
+				*dst = (uint64_t)(x * units[i].ns + 0.5);
+				return 0;
+			}
+		}
+	}
+	snprintf(err, errlen, "expected a duration like 500ms or 2s (under 1h), got \"%s\"", v);
+	return -1;
+}
+
+static int parse_stall_threshold(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_duration_ns(&cfg->stall_threshold_ns, v, err, errlen);
+}
+
 const struct option_def option_table[] = {
     {"web.listen-address", "[HOST]:PORT", ":9060",
      "Address on which to expose metrics and the status page.", parse_listen_address},
@@ -156,6 +186,10 @@ const struct option_def option_table[] = {
     {"probe.disable", "PROBE[,PROBE...]", "",
      "Do not attach these probes (names as in sipwatch_probe_up); they report 0.",
      parse_probe_disable},
+    {"stall.threshold", "DURATION", "500ms",
+     "A send call on a SIP socket that spends this long in the kernel counts as a stall and "
+     "logs a send_stall incident (units us, ms, s).",
+     parse_stall_threshold},
 };
 const size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 

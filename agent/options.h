@@ -24,7 +24,8 @@ struct config {
 	enum log_format log_format;
 	bool netns_all;
 	bool bpf_stats;
-	char probe_disable[512]; /* comma-separated probe names not to attach */
+	char probe_disable[512];     /* comma-separated probe names not to attach */
+	uint64_t stall_threshold_ns; /* --stall.threshold: a send call this slow is a stall */
 };
 
 struct option_def {

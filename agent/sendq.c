@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sendq.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "probes.h"
+#include "sendq.skel.h"
+
+#define MAX_SUMMARIES 32 /* proto x SIP port */
+#define MAX_IFACES    64
+
+static const char *const error_names[SENDQ_NR_ERRORS] = {
+    [SENDQ_ERR_EAGAIN] = "eagain",
+    [SENDQ_ERR_ENOBUFS] = "enobufs",
+    [SENDQ_ERR_EHOSTUNREACH] = "ehostunreach",
+    [SENDQ_ERR_ENETUNREACH] = "enetunreach",
+    [SENDQ_ERR_ECONNREFUSED] = "econnrefused",
+    [SENDQ_ERR_EPERM] = "eperm",
+    [SENDQ_ERR_OTHER] = "other",
+};
+
+struct iface_limit {
+	char ifname[SIPWATCH_IFNAMSIZ];
+	uint8_t family;
+	uint32_t unres_qlen_bytes;
+};
+
+static struct sendq_bpf *skel;
+static struct agent *agent;
+static struct bpf_link *iter_links[2]; /* udp, tcp: our own links, to create iterators from */
+static struct metric_family *blocked, *stalls, *errors, *queue_bytes, *fill_ratio, *sndbuf_bytes;
+static double bucket_bounds_s[SENDQ_NR_BOUNDS];
+/* The last iterator scan: every SIP socket of the namespace. */
+static struct sendq_sock_record *socks;
+static size_t nr_socks, socks_cap;
+
+const char *sendq_error_name(int error)
+{
+	if (error < 0 || error >= SENDQ_NR_ERRORS)
+		return "other";
+	return error_names[error];
+}
+
+const char *sendq_proto_name(uint8_t proto)
+{
+	return proto == SENDQ_PROTO_TCP ? "tcp" : "udp";
+}
+
+uint32_t sendq_dead_peers_to_stall(uint32_t sndbuf, uint32_t unres_qlen_bytes)
+{
+	if (!sndbuf || !unres_qlen_bytes)
+		return 0;
+	return sndbuf / unres_qlen_bytes + 1;
+}
+
+static bool port_listed(uint16_t port, const uint16_t *ports, int nr_ports)
+{
+	for (int i = 0; i < nr_ports; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+uint16_t sendq_record_sip_port(const struct sendq_sock_record *r, const uint16_t *ports,
+			       int nr_ports)
+{
+	if (port_listed(r->local_port, ports, nr_ports))
+		return r->local_port;
+	if (r->remote_port && port_listed(r->remote_port, ports, nr_ports))
+		return r->remote_port;
+	return 0;
+}
+
+double sendq_record_fill_ratio(const struct sendq_sock_record *r)
+{
+	if (!r->sndbuf)
+		return 0;
+	return (double)r->wmem_queued / r->sndbuf;
+}
+
+int sendq_summarize(const struct sendq_sock_record *recs, size_t nr, const uint16_t *ports,
+		    int nr_ports, struct sendq_port_summary *out, int max)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		const struct sendq_sock_record *r = &recs[i];
+		uint16_t port = sendq_record_sip_port(r, ports, nr_ports);
+		struct sendq_port_summary *s = NULL;
+		double fill;
+
+		if (!port)
+			continue;
+		for (int j = 0; j < n; j++)
+			if (out[j].proto == r->proto && out[j].port == port)
+				s = &out[j];
+		if (!s) {
+			if (n == max)
+				continue;
+			s = &out[n++];
+			*s = (struct sendq_port_summary){.proto = r->proto, .port = port};
+		}
+		fill = sendq_record_fill_ratio(r);
+		s->sockets++;
+		s->queued_bytes += r->queued;
+		if (fill > s->max_fill_ratio)
+			s->max_fill_ratio = fill;
+		if (r->sndbuf && (!s->min_sndbuf || r->sndbuf < s->min_sndbuf))
+			s->min_sndbuf = r->sndbuf;
+	}
+	return n;
+}
+
+static void format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr)
+{
+	inet_ntop(family == SW_AF_INET6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len);
+}
+
+/* "[fd99::1]:5060" / "10.99.0.1:5060" */
+static void format_endpoint(char *buf, size_t len, uint8_t family, const uint8_t *addr,
+			    uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	format_addr(a, sizeof(a), family, addr);
+	snprintf(buf, len, family == SW_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct sendq_stall_event *e = data;
+	char local[INET6_ADDRSTRLEN + 8], port[8];
+	struct log_line l;
+
+	if (size < sizeof(*e) || e->hdr.type != SIPWATCH_EV_SEND_STALL)
+		return 0;
+	format_endpoint(local, sizeof(local), e->family, e->local_addr, e->local_port);
+	snprintf(port, sizeof(port), "%u", e->sip_port);
+	incident_begin(&l, "send_stall", "send call on a SIP socket blocked");
+	log_uint(&l, "pid", e->pid);
+	log_uint(&l, "tid", e->tid);
+	log_str(&l, "comm", e->comm);
+	log_str(&l, "proto", sendq_proto_name(e->proto));
+	log_str(&l, "local", local);
+	log_str(&l, "port", port);
+	log_double(&l, "blocked_seconds", (double)e->blocked_ns / 1e9);
+	log_uint(&l, "sndbuf", e->sndbuf);
+	if (e->ret < 0)
+		log_str(&l, "error", strerror((int)-e->ret));
+	if (agent && agent->cfg.netns_all)
+		log_uint(&l, "netns", e->hdr.netns_ino);
+	log_end(&l);
+	return 0;
+}
+
+/* Run one iterator and append its records to socks. */
+static int read_iterator(struct bpf_link *link)
+{
+	char buf[16384];
+	size_t have = 0;
+	ssize_t n;
+	int fd;
+
+	if (!link)
+		return 0;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0) {
+		size_t whole;
+
+		have += (size_t)n;
+		whole = have / sizeof(struct sendq_sock_record);
+		if (nr_socks + whole > socks_cap) {
+			size_t cap = (nr_socks + whole) * 2;
+			void *p = realloc(socks, cap * sizeof(*socks));
+
+			if (!p)
+				break;
+			socks = p;
+			socks_cap = cap;
+		}
+		memcpy(&socks[nr_socks], buf, whole * sizeof(struct sendq_sock_record));
+		nr_socks += whole;
+		have -= whole * sizeof(struct sendq_sock_record);
+		memmove(buf, buf + whole * sizeof(struct sendq_sock_record), have);
+	}
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? (int)n : 0;
+}
+
+/* Scan every SIP socket of the namespace and rebuild the send-buffer gauges. */
+static void sample_sockets(struct agent *ag)
+{
+	struct sendq_port_summary sum[MAX_SUMMARIES];
+	char port[8];
+	int n;
+
+	nr_socks = 0;
+	for (int i = 0; i < 2; i++) {
+		int err = read_iterator(iter_links[i]);
+
+		if (err)
+			log_msg(LOG_DEBUG, "sendq: socket iterator: %s", strerror(-err));
+	}
+	n = sendq_summarize(socks, nr_socks, ag->cfg.sip_ports, ag->cfg.nr_sip_ports, sum,
+			    MAX_SUMMARIES);
+	metric_family_clear(queue_bytes);
+	metric_family_clear(fill_ratio);
+	metric_family_clear(sndbuf_bytes);
+	for (int i = 0; i < n; i++) {
+		const char *proto = sendq_proto_name(sum[i].proto);
+
+		snprintf(port, sizeof(port), "%u", sum[i].port);
+		metric_set(queue_bytes, LABELS(proto, port), (double)sum[i].queued_bytes);
+		metric_set(fill_ratio, LABELS(proto, port), sum[i].max_fill_ratio);
+		metric_set(sndbuf_bytes, LABELS(proto, port), sum[i].min_sndbuf);
+	}
+}
+
+/* unres_qlen_bytes of every interface of the agent's namespace (/proc/sys/net is per netns). */
+static int read_iface_limits(struct iface_limit *out, int max)
+{
+	static const struct {
+		const char *dir;
+		uint8_t family;
+	} fams[] = {{"/proc/sys/net/ipv4/neigh", SW_AF_INET},
+		    {"/proc/sys/net/ipv6/neigh", SW_AF_INET6}};
+	int n = 0;
+
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		DIR *d = opendir(fams[f].dir);
+		struct dirent *de;
+
+		if (!d)
+			continue;
+		while ((de = readdir(d)) && n < max) {
+			char path[300];
+			unsigned long v;
+			FILE *fp;
+
+			if (de->d_name[0] == '.' || !strcmp(de->d_name, "default") ||
+			    !strcmp(de->d_name, "lo"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/unres_qlen_bytes", fams[f].dir,
+				 de->d_name);
+			fp = fopen(path, "r");
+			if (!fp)
+				continue;
+			if (fscanf(fp, "%lu", &v) == 1 && strlen(de->d_name) < SIPWATCH_IFNAMSIZ) {
+				memcpy(out[n].ifname, de->d_name, strlen(de->d_name) + 1);
+				out[n].family = fams[f].family;
+				out[n].unres_qlen_bytes = (uint32_t)v;
+				n++;
+			}
+			fclose(fp);
+		}
+		closedir(d);
+	}
+	return n;
+}
+
+/*
+ * GET /sockets: every SIP socket with its send buffer, what is queued in it, and how many dead
+ * peers it takes to stall it on each interface (SO_SNDBUF vs unres_qlen_bytes): the facts
+ * "sipwatch doctor" reasons about.
+ */
+static int route_sockets(struct agent *ag, struct http_request *req, struct strbuf *out,
+			 const char **content_type)
+{
+	struct iface_limit ifs[MAX_IFACES];
+	int nr_ifs = read_iface_limits(ifs, MAX_IFACES);
+
+	sample_sockets(ag);
+	strbuf_puts(out, "{\"interfaces\":[");
+	for (int i = 0; i < nr_ifs; i++) {
+		strbuf_printf(out, "%s{\"ifname\":", i ? "," : "");
+		strbuf_json_string(out, ifs[i].ifname);
+		strbuf_printf(out, ",\"family\":\"%s\",\"unres_qlen_bytes\":%u}",
+			      ifs[i].family == SW_AF_INET6 ? "ipv6" : "ipv4",
+			      ifs[i].unres_qlen_bytes);
+	}
+	strbuf_puts(out, "],\"sockets\":[");
+	for (size_t i = 0; i < nr_socks; i++) {
+		const struct sendq_sock_record *r = &socks[i];
+		char local[INET6_ADDRSTRLEN + 8], remote[INET6_ADDRSTRLEN + 8];
+		bool first = true;
+
+		format_endpoint(local, sizeof(local), r->family, r->local_addr, r->local_port);
+		format_endpoint(remote, sizeof(remote), r->family, r->remote_addr, r->remote_port);
+		strbuf_printf(out,
+			      "%s{\"proto\":\"%s\",\"family\":\"%s\",\"port\":%u,\"local\":\"%s\","
+			      "\"remote\":\"%s\",\"sndbuf_bytes\":%u,\"queued_bytes\":%u,"
+			      "\"fill_ratio\":%.4f,\"dead_peers_to_stall\":{",
+			      i ? "," : "", sendq_proto_name(r->proto),
+			      r->family == SW_AF_INET6 ? "ipv6" : "ipv4",
+			      sendq_record_sip_port(r, ag->cfg.sip_ports, ag->cfg.nr_sip_ports),
+			      local, r->remote_port ? remote : "", r->sndbuf, r->queued,
+			      sendq_record_fill_ratio(r));
+		for (int j = 0; j < nr_ifs; j++) {
+			if (ifs[j].family != r->family)
+				continue;
+			strbuf_printf(out, "%s", first ? "" : ",");
+			strbuf_json_string(out, ifs[j].ifname);
+			strbuf_printf(
+			    out, ":%u",
+			    sendq_dead_peers_to_stall(r->sndbuf, ifs[j].unres_qlen_bytes));
+			first = false;
+		}
+		strbuf_puts(out, "}}");
+	}
+	strbuf_puts(out, "]}\n");
+	*content_type = "application/json";
+	return 200;
+}
+
+/* The iterators are BTF types of their context; kernels before 5.9 have neither. */
+static void prepare_iterator(struct agent *ag, struct bpf_program *prog, const char *ctx_type)
+{
+	char reason[128];
+
+	if (ag->vmlinux_btf &&
+	    btf__find_by_name_kind(ag->vmlinux_btf, ctx_type, BTF_KIND_STRUCT) > 0)
+		return;
+	bpf_program__set_autoload(prog, false);
+	snprintf(reason, sizeof(reason), "this kernel has no %s (BPF socket iterators)", ctx_type);
+	probe_report(bpf_program__name(prog), false, reason);
+}
+
+static void register_metrics(struct agent *ag)
+{
+	static const uint64_t bounds_us[SENDQ_NR_BOUNDS] = SENDQ_BUCKET_BOUNDS_US;
+
+	for (int i = 0; i < SENDQ_NR_BOUNDS; i++)
+		bucket_bounds_s[i] = (double)bounds_us[i] / 1e6;
+	blocked = metrics_histogram(
+	    ag->reg, "sipwatch_send_blocked_seconds",
+	    "Time each send call (sendto, sendmsg, sendmmsg, write, writev) on a SIP socket spent "
+	    "in the kernel, waiting for send-buffer space included.",
+	    LABELS("proto", "port"), bucket_bounds_s, SENDQ_NR_BOUNDS);
+	stalls = metrics_counter(ag->reg, "sipwatch_send_stalls_total",
+				 "Send calls on SIP sockets that took at least --stall.threshold.",
+				 LABELS("proto", "port"));
+	errors = metrics_counter(ag->reg, "sipwatch_send_errors_total",
+				 "Send calls on SIP sockets that failed, by error.",
+				 LABELS("proto", "port", "error"));
+	queue_bytes =
+	    metrics_gauge(ag->reg, "sipwatch_socket_send_queue_bytes",
+			  "Bytes queued in SIP sockets' send buffers (UDP: sk_wmem_alloc; "
+			  "TCP: sent but unacknowledged plus unsent), summed per port.",
+			  LABELS("proto", "port"));
+	fill_ratio = metrics_gauge(ag->reg, "sipwatch_socket_send_queue_fill_ratio",
+				   "Send-buffer use of the fullest SIP socket, over its SO_SNDBUF.",
+				   LABELS("proto", "port"));
+	sndbuf_bytes = metrics_gauge(
+	    ag->reg, "sipwatch_socket_send_buffer_bytes",
+	    "The smallest SO_SNDBUF among the SIP sockets on this port (compare with the "
+	    "interfaces' unres_qlen_bytes: see GET /sockets).",
+	    LABELS("proto", "port"));
+}
+
+static int sendq_start(struct agent *ag)
+{
+	static const char *const iter_ctx[2] = {"bpf_iter__udp", "bpf_iter__tcp"};
+	struct bpf_program *iters[2];
+	int attached;
+
+	agent = ag;
+	register_metrics(ag);
+	skel = sendq_bpf__open();
+	if (!skel)
+		return -errno;
+	skel->rodata->cfg = ag->bpf_cfg;
+	skel->rodata->stall_threshold_ns = ag->cfg.stall_threshold_ns;
+	skel->rodata->nr.write = SYS_write;
+	skel->rodata->nr.writev = SYS_writev;
+	skel->rodata->nr.sendto = SYS_sendto;
+	skel->rodata->nr.sendmsg = SYS_sendmsg;
+	skel->rodata->nr.sendmmsg = SYS_sendmmsg;
+	iters[0] = skel->progs.sendq_iter_udp;
+	iters[1] = skel->progs.sendq_iter_tcp;
+	for (int i = 0; i < 2; i++)
+		prepare_iterator(ag, iters[i], iter_ctx[i]);
+	attached = agent_load_object(ag, skel->obj, on_event, NULL, &skel->bss->events_dropped);
+	if (attached < 0)
+		return attached;
+	/* Iterators "attach" as links that create a fresh scan each time; keep our own ones. */
+	for (int i = 0; i < 2; i++) {
+		if (!bpf_program__autoload(iters[i]) || !probe_is_up(bpf_program__name(iters[i])))
+			continue;
+		iter_links[i] = bpf_program__attach_iter(iters[i], NULL);
+		if (!iter_links[i])
+			probe_report(bpf_program__name(iters[i]), false, strerror(errno));
+	}
+	http_add_route("/sockets", route_sockets);
+	sample_sockets(ag);
+	return 0;
+}
+
+static void sendq_collect(struct agent *ag)
+{
+	struct sendq_key key, next;
+	struct sendq_stats st;
+	void *prev = NULL;
+	char port[8];
+	int fd;
+
+	if (!skel)
+		return;
+	fd = bpf_map__fd(skel->maps.sendq_stats);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		const char *proto = sendq_proto_name(next.proto);
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		snprintf(port, sizeof(port), "%u", key.port);
+		metric_histogram_set(blocked, LABELS(proto, port), (const uint64_t *)st.buckets,
+				     (double)st.sum_ns / 1e9);
+		metric_set(stalls, LABELS(proto, port), (double)st.stalls);
+		for (int e = 0; e < SENDQ_NR_ERRORS; e++)
+			metric_set(errors, LABELS(proto, port, sendq_error_name(e)),
+				   (double)st.errors[e]);
+	}
+	sample_sockets(ag);
+}
+
+static void sendq_tick(struct agent *ag)
+{
+	if (skel)
+		sample_sockets(ag);
+}
+
+static void sendq_stop(struct agent *ag)
+{
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(iter_links[i]);
+		iter_links[i] = NULL;
+	}
+	sendq_bpf__destroy(skel);
+	skel = NULL;
+	free(socks);
+	socks = NULL;
+	nr_socks = socks_cap = 0;
+}
+
+const struct concern sendq_concern = {
+    .name = "sendq",
+    .start = sendq_start,
+    .collect = sendq_collect,
+    .tick = sendq_tick,
+    .stop = sendq_stop,
+};

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Send path on SIP sockets (bpf/sendq.bpf.c): time each send call spends in the kernel, stalls,
+ * errors by class, and the send-buffer fill of every SIP socket sampled with BPF iterators.
+ */
+#ifndef SIPWATCH_AGENT_SENDQ_H
+#define SIPWATCH_AGENT_SENDQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "sendq_abi.h"
+
+extern const struct concern sendq_concern;
+
+/* Label value of sipwatch_send_errors_total{error} for an enum sendq_error. */
+const char *sendq_error_name(int error);
+/* "udp" / "tcp" for SENDQ_PROTO_*. */
+const char *sendq_proto_name(uint8_t proto);
+
+/*
+ * Dead peers it takes to stall a socket with send buffer @sndbuf when each unresolved neighbour
+ * queue is capped at @unres_qlen_bytes: a queue evicts its oldest packet (releasing its share of
+ * the sender's buffer) before it grows past the cap, so n queues hold less than
+ * n * unres_qlen_bytes and the sender blocks only once that reaches SO_SNDBUF. 0 if unknown.
+ */
+uint32_t sendq_dead_peers_to_stall(uint32_t sndbuf, uint32_t unres_qlen_bytes);
+
+/* Per (proto, SIP port) summary of the SIP sockets one iterator scan found. */
+struct sendq_port_summary {
+	uint8_t proto;
+	uint16_t port;
+	uint32_t sockets;
+	uint64_t queued_bytes; /* sum over the sockets */
+	double max_fill_ratio; /* the fullest socket: queued / SO_SNDBUF */
+	uint32_t min_sndbuf;   /* the smallest SO_SNDBUF: the socket dead peers stall first */
+};
+
+/* The SIP port a socket counts under: its local port if that is one, else its remote port. */
+uint16_t sendq_record_sip_port(const struct sendq_sock_record *r, const uint16_t *ports,
+			       int nr_ports);
+/* Fill ratio of one socket: what SO_SNDBUF limits, over SO_SNDBUF (0 when sndbuf is 0). */
+double sendq_record_fill_ratio(const struct sendq_sock_record *r);
+/*
+ * Fold @nr records into at most @max summaries (one per proto and SIP port). Returns how many
+ * summaries were filled.
+ */
+int sendq_summarize(const struct sendq_sock_record *recs, size_t nr, const uint16_t *ports,
+		    int nr_ports, struct sendq_port_summary *out, int max);
+
+#endif
