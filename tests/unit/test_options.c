@@ -133,6 +133,27 @@ static void test_probe_disable_list(void **state)
 	assert_false(config_probe_disabled(&cfg, "neigh_update_done"));
 }
 
+static void test_stall_threshold(void **state)
+{
+	struct config cfg;
+	char *argv[] = {"sipwatch"};
+
+	assert_int_equal(parse(&cfg, 1, argv), OPTIONS_RUN);
+	assert_true(cfg.stall_threshold_ns == 500000000ULL);
+	assert_int_equal(PARSE(&cfg, "--stall.threshold=2s"), OPTIONS_RUN);
+	assert_true(cfg.stall_threshold_ns == 2000000000ULL);
+	assert_int_equal(PARSE(&cfg, "--stall.threshold", "1.5ms"), OPTIONS_RUN);
+	assert_true(cfg.stall_threshold_ns == 1500000ULL);
+	assert_int_equal(PARSE(&cfg, "--stall.threshold=250us"), OPTIONS_RUN);
+	assert_true(cfg.stall_threshold_ns == 250000ULL);
+	expect_usage_error("--stall.threshold=500", "--stall.threshold", "expected a duration");
+	expect_usage_error("--stall.threshold=0s", "--stall.threshold", "expected a duration");
+	expect_usage_error("--stall.threshold=-1s", "--stall.threshold", "expected a duration");
+	expect_usage_error("--stall.threshold=2h", "--stall.threshold", "expected a duration");
+	expect_usage_error("--stall.threshold=3600s", "--stall.threshold", "expected a duration");
+	expect_usage_error("--stall.threshold=fast", "--stall.threshold", "expected a duration");
+}
+
 static void test_help_lists_every_option(void **state)
 {
 	char out[8192] = "";
@@ -179,6 +200,7 @@ int main(void)
 	    cmocka_unit_test(test_ipv6_listen_address),
 	    cmocka_unit_test(test_every_error_message),
 	    cmocka_unit_test(test_probe_disable_list),
+	    cmocka_unit_test(test_stall_threshold),
 	    cmocka_unit_test(test_help_lists_every_option),
 	    cmocka_unit_test(test_readme_documents_every_option),
 	};
