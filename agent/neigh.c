@@ -3,16 +3,40 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <zlib.h>
 
+#include "http.h"
 #include "log.h"
 #include "neigh.skel.h"
-#include "neigh_abi.h"
+#include "probes.h"
+#include "ratelimit.h"
+
+#define MAX_HOLDS_SNAPSHOT 8192
+#define MAX_SIP_HELD	   64
 
 static struct neigh_bpf *skel;
-static struct metric_family *state_changes;
+static struct agent *agent;
 static bool with_netns;
+static long kernel_hz;	      /* CONFIG_HZ, 0 when unknown */
+static struct mnl_socket *nl; /* rtnetlink, for the table dump at scrape */
+static struct ratelimit incident_limit;
+static struct metric_family *state_changes, *failures, *resolution, *drops, *queue_bytes, *entries,
+    *table_limit, *suppressed;
+static struct neigh_hold_snapshot *holds_snap;
+
+static const double res_bounds_s[NEIGH_RES_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+						       0.1,   0.25,   0.5,   1,	   2.5,	  5};
 
 const char *neigh_state_name(uint8_t state)
 {
@@ -45,80 +69,662 @@ const char *neigh_family_name(uint8_t family)
 	return family == SW_AF_INET6 ? "ipv6" : "ipv4";
 }
 
+const char *neigh_drop_reason_name(uint8_t reason)
+{
+	switch (reason) {
+	case NEIGH_DROP_FAILED:
+		return "failed";
+	case NEIGH_DROP_QUEUE_FULL:
+		return "queue_full";
+	case NEIGH_DROP_DEAD:
+		return "dead";
+	case NEIGH_DROP_CREATE_FAILED:
+		return "create_failed";
+	default:
+		return "other";
+	}
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_TCP:
+		return "tcp";
+	case 0:
+		return "none";
+	default:
+		return "other";
+	}
+}
+
+static void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
+{
+	inet_ntop(family == SW_AF_INET6 ? AF_INET6 : AF_INET, addr, buf, len);
+}
+
+/* CONFIG_HZ, to turn jiffies into seconds: from /proc/config.gz or /boot/config-<release>. */
+static long read_kernel_hz(void)
+{
+	char line[256], path[300];
+	struct utsname u;
+	long hz = 0;
+	gzFile f;
+
+	f = gzopen("/proc/config.gz", "r");
+	if (!f && !uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		f = gzopen(path, "r"); /* reads plain files too */
+	}
+	if (!f)
+		return 0;
+	while (gzgets(f, line, sizeof(line)))
+		if (sscanf(line, "CONFIG_HZ=%ld", &hz) == 1)
+			break;
+	gzclose(f);
+	return hz;
+}
+
+/*
+ * Metric label sets: with --netns.all the BPF-fed families carry the namespace too. @netns and
+ * the other values are spliced in front of the family's own labels.
+ */
+static void set_series(struct metric_family *f, uint32_t netns_ino, const char *a, const char *b,
+		       const char *c, double v)
+{
+	char netns[16];
+
+	snprintf(netns, sizeof(netns), "%u", netns_ino);
+	if (with_netns)
+		metric_set(f, c ? LABELS(netns, a, b, c) : LABELS(netns, a, b), v);
+	else
+		metric_set(f, c ? LABELS(a, b, c) : LABELS(a, b), v);
+}
+
+static void add_series(struct metric_family *f, uint32_t netns_ino, const char *a, const char *b,
+		       double v)
+{
+	char netns[16];
+
+	snprintf(netns, sizeof(netns), "%u", netns_ino);
+	if (with_netns)
+		metric_add(f, LABELS(netns, a, b), v);
+	else
+		metric_add(f, LABELS(a, b), v);
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* --- holdings: which socket parked what in which entry's queue --------------------------- */
+
+int neigh_holdings_select(const struct neigh_hold_snapshot *snap, int n, uint64_t sk,
+			  uint64_t since_ns, neigh_episode_open_fn open, void *open_ctx,
+			  struct neigh_holding *out, int max)
+{
+	int filled = 0;
+
+	for (int i = 0; i < n && filled < max; i++) {
+		const struct neigh_hold *h = &snap[i].hold;
+		bool held_now;
+
+		if (snap[i].key.sk != sk || !h->queued_packets)
+			continue;
+		held_now = h->release == NEIGH_HELD && open(snap[i].key.neigh, h->gen, open_ctx);
+		if (!held_now && (h->release == NEIGH_HELD || h->released_ns < since_ns))
+			continue;
+		memset(&out[filled], 0, sizeof(out[filled]));
+		memcpy(out[filled].ifname, h->ifname, sizeof(out[filled].ifname));
+		out[filled].ifname[sizeof(out[filled].ifname) - 1] = '\0';
+		out[filled].family = h->family;
+		memcpy(out[filled].addr, h->addr, sizeof(out[filled].addr));
+		out[filled].bytes = h->peak_bytes;
+		out[filled].packets = h->peak_packets;
+		filled++;
+	}
+	return filled;
+}
+
+int neigh_sip_held_sum(const struct neigh_hold_snapshot *snap, int n, bool (*is_sip)(uint16_t port),
+		       neigh_episode_open_fn open, void *open_ctx, struct neigh_sip_held *out,
+		       int max)
+{
+	int filled = 0, j;
+
+	for (int i = 0; i < n; i++) {
+		const struct neigh_hold *h = &snap[i].hold;
+
+		if (!snap[i].key.sk || h->release != NEIGH_HELD || !h->bytes || !is_sip(h->port) ||
+		    !open(snap[i].key.neigh, h->gen, open_ctx))
+			continue;
+		for (j = 0; j < filled; j++)
+			if (out[j].proto == h->proto && out[j].port == h->port)
+				break;
+		if (j == filled) {
+			if (filled == max)
+				continue;
+			out[filled].proto = h->proto;
+			out[filled].port = h->port;
+			out[filled].bytes = 0;
+			filled++;
+		}
+		out[j].bytes += h->bytes;
+	}
+	return filled;
+}
+
+/* Is @neigh's current queue episode still @gen (and the entry still tracked)? */
+static bool episode_open_in_map(uint64_t neigh, uint32_t gen, void *ctx)
+{
+	struct neigh_track t;
+
+	if (!skel || bpf_map_lookup_elem(bpf_map__fd(skel->maps.neigh_tracks), &neigh, &t))
+		return false;
+	return t.gen == gen && t.state == SW_NUD_INCOMPLETE;
+}
+
+static int snapshot_holds(void)
+{
+	struct neigh_hold_key key, next;
+	void *prev = NULL;
+	int fd, n = 0;
+
+	if (!skel || !holds_snap)
+		return 0;
+	fd = bpf_map__fd(skel->maps.neigh_holds);
+	while (n < MAX_HOLDS_SNAPSHOT && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &holds_snap[n].hold))
+			continue;
+		holds_snap[n].key = key;
+		n++;
+	}
+	return n;
+}
+
+int neigh_socket_holdings(uint64_t sk, uint64_t since_ns, struct neigh_holding *out, int max)
+{
+	int n = snapshot_holds();
+
+	return neigh_holdings_select(holds_snap, n, sk, since_ns, episode_open_in_map, NULL, out,
+				     max);
+}
+
+static bool agent_sip_port(uint16_t port)
+{
+	return agent && config_is_sip_port(&agent->cfg, port);
+}
+
+void neigh_for_each_sip_held(void (*fn)(uint8_t proto, uint16_t port, uint64_t bytes, void *ctx),
+			     void *ctx)
+{
+	struct neigh_sip_held held[MAX_SIP_HELD];
+	int n = snapshot_holds(), k;
+
+	k = neigh_sip_held_sum(holds_snap, n, agent_sip_port, episode_open_in_map, NULL, held,
+			       MAX_SIP_HELD);
+	for (int i = 0; i < k; i++)
+		fn(held[i].proto, held[i].port, held[i].bytes, ctx);
+}
+
+#define ROUTE_MAX_SOCKETS  64
+#define ROUTE_MAX_HOLDINGS 16
+
+struct held_now_json {
+	struct strbuf *out;
+	int rows;
+};
+
+static void put_held_now(uint8_t proto, uint16_t port, uint64_t bytes, void *ctx)
+{
+	struct held_now_json *j = ctx;
+
+	strbuf_printf(j->out, "%s", j->rows++ ? "," : "");
+	strbuf_printf(j->out, "{\"proto\":\"%s\",\"port\":%u,\"bytes\":%llu}", proto_name(proto),
+		      port, (unsigned long long)bytes);
+}
+
+/*
+ * GET /neigh/sockets[?since=SECONDS]: the sockets that had packets parked in unresolved neighbour
+ * queues in the last SECONDS (default 300), with the entries they waited on, and what SIP sockets
+ * hold right now. The same calls the send-path concern makes.
+ */
+static int route_sockets(struct agent *ag, struct http_request *req, struct strbuf *out,
+			 const char **content_type)
+{
+	struct neigh_holding holdings[ROUTE_MAX_HOLDINGS];
+	struct neigh_hold_snapshot socks[ROUTE_MAX_SOCKETS];
+	const char *arg = http_query_arg(req, "since");
+	uint64_t now = monotonic_ns(), window = 300, since;
+	int n = snapshot_holds(), nr_socks = 0;
+
+	if (arg) {
+		char *end;
+
+		window = strtoull(arg, &end, 10);
+		if (end == arg || *end) {
+			strbuf_puts(out, "since: whole seconds expected\n");
+			*content_type = "text/plain";
+			return 400;
+		}
+	}
+	since = now > window * 1000000000ull ? now - window * 1000000000ull : 0;
+	/* One row per socket (its first holding stands for its identity). */
+	for (int i = 0; i < n && nr_socks < ROUTE_MAX_SOCKETS; i++) {
+		int j;
+
+		for (j = 0; j < nr_socks; j++)
+			if (socks[j].key.sk == holds_snap[i].key.sk)
+				break;
+		if (j == nr_socks)
+			socks[nr_socks++] = holds_snap[i];
+	}
+	*content_type = "application/json";
+	strbuf_puts(out, "{\"held_now\":[");
+	neigh_for_each_sip_held(put_held_now, &(struct held_now_json){.out = out});
+	strbuf_puts(out, "],\"sockets\":[");
+	for (int i = 0, first = 1; i < nr_socks; i++) {
+		const struct neigh_hold *h = &socks[i].hold;
+		char comm[sizeof(h->comm) + 1];
+		int k = neigh_socket_holdings(socks[i].key.sk, since, holdings, ROUTE_MAX_HOLDINGS);
+
+		if (!k)
+			continue;
+		memcpy(comm, h->comm, sizeof(h->comm));
+		comm[sizeof(h->comm)] = '\0';
+		strbuf_printf(out, "%s{\"proto\":\"%s\",\"port\":%u,\"pid\":%u,\"comm\":",
+			      first ? "" : ",", proto_name(h->proto), h->port, h->tgid);
+		strbuf_json_string(out, comm);
+		strbuf_puts(out, ",\"holdings\":[");
+		for (int j = 0; j < k; j++) {
+			char addr[INET6_ADDRSTRLEN];
+
+			format_addr(holdings[j].family, holdings[j].addr, addr, sizeof(addr));
+			strbuf_printf(out, "%s{\"ifname\":", j ? "," : "");
+			strbuf_json_string(out, holdings[j].ifname);
+			strbuf_printf(out,
+				      ",\"family\":\"%s\",\"address\":\"%s\",\"bytes\":%llu,"
+				      "\"packets\":%u}",
+				      neigh_family_name(holdings[j].family), addr,
+				      (unsigned long long)holdings[j].bytes, holdings[j].packets);
+		}
+		strbuf_puts(out, "]}");
+		first = 0;
+	}
+	strbuf_puts(out, "]}\n");
+	return 200;
+}
+
+/* --- incidents ----------------------------------------------------------------------------- */
+
+/* "udp:5060 pid=1234 comm=kamailio packets=20 bytes=46080", one per SIP socket, ", "-joined. */
+static void format_sockets(const struct neigh_failed_event *e, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < e->nr_sockets && i < NEIGH_EVENT_MAX_SOCKETS && off < len; i++) {
+		const struct neigh_failed_socket *s = &e->sockets[i];
+		char comm[sizeof(s->comm) + 1];
+
+		memcpy(comm, s->comm, sizeof(s->comm));
+		comm[sizeof(s->comm)] = '\0';
+		off += (size_t)snprintf(buf + off, len - off,
+					"%s%s:%u pid=%u comm=%s packets=%u bytes=%llu",
+					i ? ", " : "", proto_name(s->proto), s->port, s->tgid, comm,
+					s->packets, (unsigned long long)s->bytes);
+	}
+}
+
+static void format_behind(const struct neigh_failed_event *e, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < e->nr_behind && i < NEIGH_MAX_BEHIND && off < len; i++) {
+		char addr[INET6_ADDRSTRLEN];
+
+		format_addr(e->family, e->behind[i], addr, sizeof(addr));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", addr);
+	}
+}
+
+static void log_failed(const struct neigh_failed_event *e)
+{
+	char addr[INET6_ADDRSTRLEN], key[RATELIMIT_KEY_MAX], socks[1024], behind[256];
+	bool known = e->old_state != SW_NUD_INCOMPLETE;
+	uint64_t held_back;
+	struct log_line l;
+
+	format_addr(e->family, e->addr, addr, sizeof(addr));
+	snprintf(key, sizeof(key), "neigh_failed %u %.16s %s", e->hdr.netns_ino, e->ifname, addr);
+	if (!ratelimit_allow(&incident_limit, key, monotonic_ns(), &held_back))
+		return;
+	incident_begin(&l, "neigh_failed",
+		       known ? "neighbour stopped answering"
+			     : "neighbour resolution got no answer");
+	log_str(&l, "ifname", e->ifname);
+	log_str(&l, "family", neigh_family_name(e->family));
+	log_str(&l, "address", addr);
+	/* no_answer: a fresh resolution (INCOMPLETE) never answered; stopped_answering: a peer
+	 * that had been resolved failed its re-confirmation (PROBE). */
+	log_str(&l, "failure", known ? "stopped_answering" : "no_answer");
+	log_str(&l, "previous_state", neigh_state_name(e->old_state));
+	log_uint(&l, "probes", e->probes);
+	if (known && kernel_hz > 0)
+		log_double(&l, "seconds_since_confirmed",
+			   (double)e->since_confirmed_jiffies / (double)kernel_hz);
+	log_uint(&l, "dropped_packets", e->dropped_packets);
+	log_uint(&l, "dropped_bytes", e->dropped_bytes);
+	if (e->queued_ns)
+		log_double(&l, "queued_seconds", (double)e->queued_ns / 1e9);
+	if (e->nr_sockets) {
+		format_sockets(e, socks, sizeof(socks));
+		log_str(&l, "sip_sockets", socks);
+	}
+	if (e->other_sockets) {
+		log_uint(&l, "other_sockets", e->other_sockets);
+		log_uint(&l, "other_packets", e->other_packets);
+		log_uint(&l, "other_bytes", e->other_bytes);
+	}
+	if (e->nr_behind) {
+		/* The entry is a next hop (gateway): these destinations were waiting behind it. */
+		format_behind(e, behind, sizeof(behind));
+		log_str(&l, "peers_behind", behind);
+	}
+	if (held_back)
+		log_uint(&l, "suppressed", held_back);
+	if (with_netns)
+		log_uint(&l, "netns", e->hdr.netns_ino);
+	log_end(&l);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct sipwatch_event_hdr *hdr = data;
-	const struct neigh_failed_event *e = data;
-	char addr[INET6_ADDRSTRLEN];
-	struct log_line l;
 
-	if (size < sizeof(*e) || hdr->type != SIPWATCH_EV_NEIGH_FAILED)
+	if (size < sizeof(*hdr))
 		return 0;
-	inet_ntop(e->family == SW_AF_INET6 ? AF_INET6 : AF_INET, e->addr, addr, sizeof(addr));
-	if (incident_begin(&l, "neigh_failed", "neighbour resolution failed")) {
-		log_str(&l, "ifname", e->ifname);
-		log_str(&l, "family", neigh_family_name(e->family));
-		log_str(&l, "address", addr);
-		log_str(&l, "previous_state", neigh_state_name(e->old_state));
-		log_uint(&l, "probes", e->probes);
-		if (with_netns)
-			log_uint(&l, "netns", e->hdr.netns_ino);
-		log_end(&l);
-	}
+	if (hdr->type == SIPWATCH_EV_NEIGH_FAILED && size >= sizeof(struct neigh_failed_event))
+		log_failed(data);
 	return 0;
+}
+
+/* --- start / collect ----------------------------------------------------------------------- */
+
+static const char *const drop_reason_enums[] = {
+    "SKB_DROP_REASON_NEIGH_FAILED", "SKB_DROP_REASON_NEIGH_QUEUEFULL", "SKB_DROP_REASON_NEIGH_DEAD",
+    "SKB_DROP_REASON_NEIGH_CREATEFAIL"};
+
+/*
+ * kfree_skb gives the drop reason since ≈5.18 and the neighbour reasons since ≈6.0: without all
+ * four, the drop probe stays down (IPv4 failed-queue drops are then counted like IPv6's, at the
+ * FAILED transition; queue_full/dead/create_failed are not counted).
+ */
+static bool kernel_has_neigh_drop_reasons(struct agent *ag, char *why, size_t len)
+{
+	for (size_t i = 0; i < sizeof(drop_reason_enums) / sizeof(drop_reason_enums[0]); i++) {
+		if (!kernel_has_enum_value(ag, "skb_drop_reason", drop_reason_enums[i])) {
+			snprintf(why, len, "kernel has no drop reason %s", drop_reason_enums[i]);
+			return false;
+		}
+	}
+	return true;
 }
 
 static int neigh_start(struct agent *ag)
 {
+	char why[160];
+	bool drop_reasons;
 	int attached;
 
+	agent = ag;
 	with_netns = ag->cfg.netns_all;
-	state_changes =
-	    metrics_counter(ag->reg, "sipwatch_neigh_state_changes_total",
-			    "Neighbour (ARP/NDP) entries that moved into each NUD state.",
-			    with_netns ? LABELS("netns", "ifname", "family", "state")
-				       : LABELS("ifname", "family", "state"));
+	kernel_hz = read_kernel_hz();
+	if (ratelimit_init(&incident_limit,
+			   (uint64_t)ag->cfg.neigh_incident_interval * 1000000000ull, 256))
+		return -ENOMEM;
+	holds_snap = calloc(MAX_HOLDS_SNAPSHOT, sizeof(*holds_snap));
+	if (!holds_snap)
+		return -ENOMEM;
+#define DEV_LABELS(...)                                                                            \
+	(with_netns ? LABELS("netns", "ifname", "family", __VA_ARGS__)                             \
+		    : LABELS("ifname", "family", __VA_ARGS__))
+	state_changes = metrics_counter(
+	    ag->reg, "sipwatch_neigh_state_changes_total",
+	    "Neighbour (ARP/NDP) entries that moved into each NUD state.", DEV_LABELS("state"));
+	failures = metrics_counter(
+	    ag->reg, "sipwatch_neigh_resolution_failures_total",
+	    "Neighbour entries that reached FAILED (no answer to a fresh resolution, or a known "
+	    "peer that stopped answering).",
+	    with_netns ? LABELS("netns", "ifname", "family") : LABELS("ifname", "family"));
+	resolution = metrics_histogram(ag->reg, "sipwatch_neigh_resolution_duration_seconds",
+				       "Time from INCOMPLETE to REACHABLE of neighbour entries.",
+				       LABELS("family"), res_bounds_s, NEIGH_RES_BUCKETS);
+	drops = metrics_counter(ag->reg, "sipwatch_neigh_dropped_packets_total",
+				"Packets dropped for want of a resolved neighbour, by reason.",
+				DEV_LABELS("reason"));
+	queue_bytes = metrics_gauge(
+	    ag->reg, "sipwatch_neigh_unresolved_queue_bytes",
+	    "Bytes (truesize) now parked in the queues of unresolved neighbour entries.",
+	    with_netns ? LABELS("netns", "ifname", "family") : LABELS("ifname", "family"));
+	entries = metrics_gauge(ag->reg, "sipwatch_neigh_entries",
+				"Neighbour table entries of the agent's namespace, by NUD state.",
+				LABELS("ifname", "family", "state"));
+	table_limit =
+	    metrics_gauge(ag->reg, "sipwatch_neigh_table_limit",
+			  "The neighbour table's hard limit (gc_thresh3).", LABELS("family"));
+	suppressed = metrics_counter(
+	    ag->reg, "sipwatch_incidents_suppressed_total",
+	    "Incident lines not logged because an identical one was logged less than "
+	    "--neigh.incident-interval ago.",
+	    LABELS("kind"));
+#undef DEV_LABELS
+
+	http_add_route("/neigh/sockets", route_sockets);
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(nl);
+		nl = NULL;
+	}
+	if (!nl)
+		log_msg(LOG_WARN, "neigh: no rtnetlink socket (%s): no sipwatch_neigh_entries",
+			strerror(errno));
+
 	skel = neigh_bpf__open();
 	if (!skel)
-		return -1;
+		return -errno;
 	skel->rodata->cfg = ag->bpf_cfg;
+	drop_reasons = kernel_has_neigh_drop_reasons(ag, why, sizeof(why)) &&
+		       kernel_has_tracepoint(ag, "kfree_skb");
+	if (!drop_reasons && !config_probe_disabled(&ag->cfg, "kfree_skb_neigh")) {
+		bpf_program__set_autoload(skel->progs.kfree_skb_neigh, false);
+		probe_report("kfree_skb_neigh", false, why);
+	}
+	skel->rodata->ipv4_drops_have_reason =
+	    drop_reasons && !config_probe_disabled(&ag->cfg, "kfree_skb_neigh");
 	attached = agent_load_object(ag, skel->obj, on_event, NULL, &skel->bss->events_dropped);
 	return attached < 0 ? attached : 0;
 }
 
-static void neigh_collect(struct agent *ag)
+static void collect_transitions(void)
 {
 	struct neigh_state_key key, next;
-	int fd = bpf_map__fd(skel ? skel->maps.neigh_state_changes : NULL);
+	int fd = bpf_map__fd(skel->maps.neigh_state_changes);
 	void *prev = NULL;
-	char netns[16];
 	__u64 count;
 
-	if (!skel || fd < 0)
-		return;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &count))
 			continue;
-		snprintf(netns, sizeof(netns), "%u", key.netns_ino);
-		if (with_netns)
-			metric_set(state_changes,
-				   LABELS(netns, key.ifname, neigh_family_name(key.family),
-					  neigh_state_name(key.state)),
-				   (double)count);
-		else
-			metric_set(state_changes,
-				   LABELS(key.ifname, neigh_family_name(key.family),
-					  neigh_state_name(key.state)),
-				   (double)count);
+		set_series(state_changes, key.netns_ino, key.ifname, neigh_family_name(key.family),
+			   neigh_state_name(key.state), (double)count);
+		if (key.state == SW_NUD_FAILED)
+			set_series(failures, key.netns_ino, key.ifname,
+				   neigh_family_name(key.family), NULL, (double)count);
 	}
+}
+
+static void collect_drops(void)
+{
+	struct neigh_drop_key key, next;
+	int fd = bpf_map__fd(skel->maps.neigh_drops);
+	void *prev = NULL;
+	__u64 count;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &count))
+			continue;
+		set_series(drops, key.netns_ino, key.ifname, neigh_family_name(key.family),
+			   neigh_drop_reason_name(key.state), (double)count);
+	}
+}
+
+static void collect_resolution(void)
+{
+	int fd = bpf_map__fd(skel->maps.neigh_resolution);
+
+	for (__u32 idx = 0; idx < 2; idx++) {
+		struct neigh_res_hist h;
+
+		if (bpf_map_lookup_elem(fd, &idx, &h))
+			continue;
+		metric_histogram_set(resolution,
+				     LABELS(neigh_family_name(idx ? SW_AF_INET6 : SW_AF_INET)),
+				     (const uint64_t *)h.count, (double)h.sum_ns / 1e9);
+	}
+}
+
+/* Bytes parked now, per interface: entries still INCOMPLETE with a queue. */
+static void collect_queue_bytes(void)
+{
+	int fd = bpf_map__fd(skel->maps.neigh_tracks);
+	__u64 key, next;
+	void *prev = NULL;
+	struct neigh_track t;
+
+	metric_family_clear(queue_bytes);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &t) || t.state != SW_NUD_INCOMPLETE || !t.family)
+			continue;
+		add_series(queue_bytes, t.netns_ino, t.ifname, neigh_family_name(t.family),
+			   (double)t.queue_bytes);
+	}
+}
+
+/* --- the kernel's table, by rtnetlink dump ------------------------------------------------- */
+
+static int neigh_entry_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	char ifname[IF_NAMESIZE] = "";
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH)
+		return MNL_CB_OK;
+	if (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6)
+		return MNL_CB_OK;
+	if (!if_indextoname((unsigned int)ndm->ndm_ifindex, ifname))
+		snprintf(ifname, sizeof(ifname), "%d", ndm->ndm_ifindex);
+	metric_add(entries,
+		   LABELS(ifname, neigh_family_name((uint8_t)ndm->ndm_family),
+			  neigh_state_name((uint8_t)ndm->ndm_state)),
+		   1);
+	return MNL_CB_OK;
+}
+
+static int neigh_table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndtmsg *ndt = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGHTBL)
+		return MNL_CB_OK;
+	if (ndt->ndtm_family != AF_INET && ndt->ndtm_family != AF_INET6)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*ndt))
+	{
+		if (mnl_attr_get_type(attr) == NDTA_THRESH3 &&
+		    mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			metric_set(table_limit,
+				   LABELS(neigh_family_name((uint8_t)ndt->ndtm_family)),
+				   (double)mnl_attr_get_u32(attr));
+	}
+	return MNL_CB_OK;
+}
+
+static int rtnl_dump(uint16_t type, size_t hdrlen, mnl_cb_t cb)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	unsigned int seq = (unsigned int)time(NULL), portid = mnl_socket_get_portid(nl);
+	struct rtgenmsg *g;
+	ssize_t len;
+	int ret;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	/* ndmsg and ndtmsg both start with the family byte. */
+	g = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+	g->rtgen_family = AF_UNSPEC;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	while ((len = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		ret = mnl_cb_run(buf, (size_t)len, seq, portid, cb, NULL);
+		if (ret <= MNL_CB_STOP)
+			return ret < 0 ? -errno : 0;
+	}
+	return len < 0 ? -errno : 0;
+}
+
+static void collect_table(void)
+{
+	if (!nl)
+		return;
+	metric_family_clear(entries);
+	if (rtnl_dump(RTM_GETNEIGH, sizeof(struct ndmsg), neigh_entry_cb))
+		log_msg(LOG_DEBUG, "neigh: neighbour dump failed: %s", strerror(errno));
+	if (rtnl_dump(RTM_GETNEIGHTBL, sizeof(struct ndtmsg), neigh_table_cb))
+		log_msg(LOG_DEBUG, "neigh: neighbour table dump failed: %s", strerror(errno));
+}
+
+static void neigh_collect(struct agent *ag)
+{
+	collect_table();
+	metric_set(suppressed, LABELS("neigh_failed"), (double)incident_limit.suppressed_total);
+	if (!skel)
+		return;
+	collect_transitions();
+	collect_drops();
+	collect_resolution();
+	collect_queue_bytes();
 }
 
 static void neigh_stop(struct agent *ag)
 {
 	neigh_bpf__destroy(skel);
 	skel = NULL;
+	if (nl)
+		mnl_socket_close(nl);
+	nl = NULL;
+	free(holds_snap);
+	holds_snap = NULL;
+	ratelimit_fini(&incident_limit);
+	agent = NULL;
 }
 
 const struct concern neigh_concern = {

@@ -1,16 +1,62 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Neighbour resolution (bpf/neigh.bpf.c): NUD state transitions, failures, incidents. */
+/*
+ * Neighbour resolution (bpf/neigh.bpf.c): NUD state transitions, failures, drops, the packets each
+ * socket has parked in unresolved queues, incidents.
+ */
 #ifndef SIPWATCH_AGENT_NEIGH_H
 #define SIPWATCH_AGENT_NEIGH_H
 
 #include <stdint.h>
 
 #include "agent.h"
+#include "neigh_abi.h"
 
 extern const struct concern neigh_concern;
 
 /* "reachable", "failed", ...: the metric label value for a NUD state (SW_NUD_*). */
 const char *neigh_state_name(uint8_t state);
 const char *neigh_family_name(uint8_t family);
+/* "failed", "queue_full", "dead", "create_failed": label value for an enum neigh_drop_reason. */
+const char *neigh_drop_reason_name(uint8_t reason);
+
+struct neigh_holding {
+	char ifname[16];
+	uint8_t family;	  /* SW_AF_INET / SW_AF_INET6 */
+	uint8_t addr[16]; /* the neighbour entry's address (the next hop) */
+	uint64_t bytes; /* most bytes this socket had parked in that entry's queue in the window */
+	uint32_t packets;
+};
+
+/* Entries whose unresolved queue held skbs charged to socket @sk (its kernel address, as BPF sees
+ * skb->sk) at any time since @since_ns (bpf_ktime_get_ns clock). Returns how many were filled. */
+int neigh_socket_holdings(uint64_t sk, uint64_t since_ns, struct neigh_holding *out, int max);
+/* Bytes that sockets bound to a SIP port have parked in unresolved queues right now. */
+void neigh_for_each_sip_held(void (*fn)(uint8_t proto, uint16_t port, uint64_t bytes, void *ctx),
+			     void *ctx);
+
+/*
+ * The bookkeeping behind the two calls above, on a snapshot of the BPF holdings map (exposed for
+ * the unit tests). @episode_open(neigh, gen) tells whether that entry's queue episode is still the
+ * current one (a holding whose entry vanished unseen is not parked any more).
+ */
+struct neigh_hold_snapshot {
+	struct neigh_hold_key key;
+	struct neigh_hold hold;
+};
+typedef bool (*neigh_episode_open_fn)(uint64_t neigh, uint32_t gen, void *ctx);
+
+int neigh_holdings_select(const struct neigh_hold_snapshot *snap, int n, uint64_t sk,
+			  uint64_t since_ns, neigh_episode_open_fn open, void *open_ctx,
+			  struct neigh_holding *out, int max);
+
+struct neigh_sip_held {
+	uint8_t proto;
+	uint16_t port;
+	uint64_t bytes;
+};
+/* Sum what sockets on a SIP port (@is_sip) hold now, per (proto, port). Returns entries filled. */
+int neigh_sip_held_sum(const struct neigh_hold_snapshot *snap, int n, bool (*is_sip)(uint16_t port),
+		       neigh_episode_open_fn open, void *open_ctx, struct neigh_sip_held *out,
+		       int max);
 
 #endif

@@ -166,6 +166,22 @@ static int parse_stall_threshold(struct config *cfg, const char *v, char *err, s
 	return parse_duration_ns(&cfg->stall_threshold_ns, v, err, errlen);
 }
 
+static int parse_neigh_incident_interval(struct config *cfg, const char *v, char *err,
+					 size_t errlen)
+{
+	char *end;
+	long secs;
+
+	errno = 0;
+	secs = strtol(v, &end, 10);
+	if (errno || end == v || *end || secs < 0 || secs > 86400) {
+		snprintf(err, errlen, "expected whole seconds 0-86400, got \"%s\"", v);
+		return -1;
+	}
+	cfg->neigh_incident_interval = (unsigned int)secs;
+	return 0;
+}
+
 const struct option_def option_table[] = {
     {"web.listen-address", "[HOST]:PORT", ":9060",
      "Address on which to expose metrics and the status page.", parse_listen_address},
@@ -190,6 +206,10 @@ const struct option_def option_table[] = {
      "A send call on a SIP socket that spends this long in the kernel counts as a stall and "
      "logs a send_stall incident (units us, ms, s).",
      parse_stall_threshold},
+    {"neigh.incident-interval", "SECONDS", "60",
+     "Log identical neighbour-failure incidents (same interface and address) at most once per "
+     "this many seconds (0: every one); the rest are counted.",
+     parse_neigh_incident_interval},
 };
 const size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 

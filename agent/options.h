@@ -26,6 +26,7 @@ struct config {
 	bool bpf_stats;
 	char probe_disable[512];     /* comma-separated probe names not to attach */
 	uint64_t stall_threshold_ns; /* --stall.threshold: a send call this slow is a stall */
+	unsigned int neigh_incident_interval; /* seconds between identical neigh incident lines */
 };
 
 struct option_def {

@@ -3,11 +3,24 @@
  * Neighbour resolution: follows each neighbour entry's NUD state machine through the neigh:*
  * tracepoints and counts transitions. No tracepoint reports "old → new" for every path, so the
  * last state seen per entry is kept in neigh_tracks and each hook compares against it.
+ *
+ * Parked packets: neigh_event_send_done with rc 1 on an INCOMPLETE entry means the skb was put at
+ * the tail of n->arp_queue; it is charged to its socket there (truesize, as in sk_wmem_alloc)
+ * until the entry resolves (queue sent), fails (queue dropped) or is destroyed. neigh_holds keeps
+ * that per (entry, socket); skb:kfree_skb counts the drops by reason.
  */
 #include "common.bpf.h"
+#include <bpf/bpf_endian.h>
 #include "neigh_abi.h"
 
 #define MAX_TRACKED_NEIGH 16384
+#define MAX_HOLDS	  8192
+#define ETH_P_IP	  0x0800
+#define ETH_P_IPV6	  0x86DD
+
+/* Set by the agent: the kernel reports IPv4 queue drops with a reason on kfree_skb. Without it
+ * (kfree_skb probe down) the FAILED transition counts the queue it drops, as for IPv6. */
+const volatile bool ipv4_drops_have_reason = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -23,6 +36,45 @@ struct {
 	__type(value, __u64);
 } neigh_state_changes SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct neigh_drop_key);
+	__type(value, __u64);
+} neigh_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_HOLDS);
+	__type(key, struct neigh_hold_key);
+	__type(value, struct neigh_hold);
+} neigh_holds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_HOLDS);
+	__type(key, __u64); /* struct sk_buff * */
+	__type(value, struct neigh_parked_skb);
+} neigh_parked SEC(".maps");
+
+/* [0] IPv4, [1] IPv6 */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct neigh_res_hist);
+} neigh_resolution SEC(".maps");
+
+/* The FAILED record is built here (too big for the stack), then copied into the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct neigh_failed_event);
+} neigh_failed_scratch SEC(".maps");
+
+static const __u64 res_bounds_us[NEIGH_RES_BUCKETS] = NEIGH_RES_BOUNDS_US;
+
 static __always_inline bool neigh_wanted(const struct neighbour *n, __u8 *family)
 {
 	__u8 fam = BPF_CORE_READ(n, tbl, family);
@@ -33,69 +85,219 @@ static __always_inline bool neigh_wanted(const struct neighbour *n, __u8 *family
 	return netns_wanted(BPF_CORE_READ(n, dev, nd_net.net));
 }
 
+static __always_inline void counter_inc(void *map, const struct neigh_state_key *key, __u64 by)
+{
+	__u64 *cnt = bpf_map_lookup_elem(map, key);
+
+	if (cnt)
+		__sync_fetch_and_add(cnt, by);
+	else if (bpf_map_update_elem(map, key, &by, BPF_NOEXIST))
+		/* lost a race with another CPU creating it */
+		if ((cnt = bpf_map_lookup_elem(map, key)))
+			__sync_fetch_and_add(cnt, by);
+}
+
+static __always_inline void device_key(struct neigh_state_key *key, const struct net_device *dev,
+				       __u8 family, __u8 state)
+{
+	key->netns_ino = net_ino(BPF_CORE_READ(dev, nd_net.net));
+	key->ifindex = BPF_CORE_READ(dev, ifindex);
+	BPF_CORE_READ_STR_INTO(&key->ifname, dev, name);
+	key->family = family;
+	key->state = state;
+}
+
 static __always_inline void count_transition(const struct neighbour *n, __u8 family, __u8 state)
 {
 	struct neigh_state_key key = {};
-	__u64 one = 1, *cnt;
 
-	key.netns_ino = net_ino(BPF_CORE_READ(n, dev, nd_net.net));
-	key.ifindex = BPF_CORE_READ(n, dev, ifindex);
-	BPF_CORE_READ_STR_INTO(&key.ifname, n, dev, name);
-	key.family = family;
-	key.state = state;
-	cnt = bpf_map_lookup_elem(&neigh_state_changes, &key);
-	if (cnt)
-		__sync_fetch_and_add(cnt, 1);
-	else
-		bpf_map_update_elem(&neigh_state_changes, &key, &one, BPF_NOEXIST);
+	device_key(&key, BPF_CORE_READ(n, dev), family, state);
+	counter_inc(&neigh_state_changes, &key, 1);
 }
 
-static __always_inline void emit_failed(const struct neighbour *n, __u8 family, __u8 old_state)
+static __always_inline void count_drops(const struct net_device *dev, __u8 family, __u8 reason,
+					__u64 packets)
 {
-	struct neigh_failed_event *e = event_reserve(sizeof(*e));
-	__u32 keylen;
+	struct neigh_drop_key key = {};
 
+	device_key(&key, dev, family, reason);
+	counter_inc(&neigh_drops, &key, packets);
+}
+
+static __always_inline void observe_resolution(__u8 family, __u64 ns)
+{
+	__u32 idx = family == SW_AF_INET6 ? 1 : 0, b;
+	struct neigh_res_hist *h = bpf_map_lookup_elem(&neigh_resolution, &idx);
+
+	if (!h)
+		return;
+	for (b = 0; b < NEIGH_RES_BUCKETS; b++)
+		if (ns <= res_bounds_us[b] * 1000)
+			break;
+	if (b > NEIGH_RES_BUCKETS)
+		return;
+	__sync_fetch_and_add(&h->count[b], 1);
+	__sync_fetch_and_add(&h->sum_ns, ns);
+}
+
+struct release_ctx {
+	__u64 neigh;
+	__u64 now;
+	__u32 gen;
+	__u8 how; /* enum neigh_release */
+};
+
+/*
+ * bpf_for_each_map_elem callback: mark the (entry, socket) holdings of the episode that just ended
+ * as released; when the entry failed, their parked packets are the ones it dropped: add them to
+ * the FAILED record (SIP sockets by name, the rest as a sum).
+ */
+static long release_hold(void *map, struct neigh_hold_key *key, struct neigh_hold *h,
+			 struct release_ctx *ctx)
+{
+	struct neigh_failed_event *e;
+	struct neigh_failed_socket *s;
+	__u32 zero = 0, i;
+
+	if (key->neigh != ctx->neigh || h->gen != ctx->gen || h->release != NEIGH_HELD)
+		return 0;
+	h->release = ctx->how;
+	h->released_ns = ctx->now;
+	if (ctx->how != NEIGH_RELEASED_FAILED)
+		return 0;
+	h->dropped_packets += h->packets;
+	h->dropped_bytes += h->bytes;
+	e = bpf_map_lookup_elem(&neigh_failed_scratch, &zero);
+	if (!e)
+		return 0;
+	e->dropped_packets += h->packets;
+	e->dropped_bytes += h->bytes;
+	i = e->nr_sockets;
+	if (!key->sk || !is_sip_port(h->port) || i >= NEIGH_EVENT_MAX_SOCKETS) {
+		e->other_sockets++;
+		e->other_packets += h->packets;
+		e->other_bytes += h->bytes;
+		return 0;
+	}
+	s = &e->sockets[i];
+	s->sk = key->sk;
+	s->bytes = h->bytes;
+	s->peak_bytes = h->peak_bytes;
+	s->packets = h->packets;
+	s->tgid = h->tgid;
+	__builtin_memcpy(s->comm, h->comm, sizeof(s->comm));
+	s->proto = h->proto;
+	s->port = h->port;
+	e->nr_sockets = i + 1;
+	return 0;
+}
+
+static __always_inline void end_episode(const struct neighbour *n, struct neigh_track *t, __u8 how)
+{
+	struct release_ctx ctx = {
+	    .neigh = (__u64)n, .now = bpf_ktime_get_ns(), .gen = t->gen, .how = how};
+
+	if (t->queued)
+		bpf_for_each_map_elem(&neigh_holds, release_hold, &ctx, 0);
+	t->gen++;
+	t->queued = 0;
+	t->nr_behind = 0;
+	t->queue_bytes = 0;
+	t->queue_packets = 0;
+	t->first_queued_ns = 0;
+}
+
+static __always_inline void failed(const struct neighbour *n, struct neigh_track *t, __u8 family,
+				   __u8 old_state)
+{
+	struct neigh_failed_event *e;
+	__u32 zero = 0, queued = t->queue_packets;
+	__u64 first_queued_ns = t->first_queued_ns;
+
+	e = bpf_map_lookup_elem(&neigh_failed_scratch, &zero);
 	if (!e)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->hdr.type = SIPWATCH_EV_NEIGH_FAILED;
-	e->hdr.netns_ino = net_ino(BPF_CORE_READ(n, dev, nd_net.net));
+	e->hdr.netns_ino = t->netns_ino;
 	e->hdr.ts_ns = bpf_ktime_get_ns();
-	e->ifindex = BPF_CORE_READ(n, dev, ifindex);
-	BPF_CORE_READ_STR_INTO(&e->ifname, n, dev, name);
+	e->neigh = (__u64)n;
+	e->ifindex = t->ifindex;
+	__builtin_memcpy(e->ifname, t->ifname, sizeof(e->ifname));
 	e->family = family;
 	e->old_state = old_state;
 	e->probes = BPF_CORE_READ(n, probes.counter);
-	keylen = family == SW_AF_INET ? 4 : 16;
-	bpf_probe_read_kernel(e->addr, keylen, n->primary_key);
-	bpf_ringbuf_submit(e, 0);
+	__builtin_memcpy(e->addr, t->addr, sizeof(e->addr));
+	e->since_confirmed_jiffies = bpf_jiffies64() - BPF_CORE_READ(n, confirmed);
+	if (first_queued_ns)
+		e->queued_ns = e->hdr.ts_ns - first_queued_ns;
+	e->nr_behind = t->nr_behind;
+	__builtin_memcpy(e->behind, t->behind, sizeof(e->behind));
+
+	end_episode(n, t, NEIGH_RELEASED_FAILED);
+
+	/* IPv6 (ndisc_error_report) frees the queue without a drop reason: what was parked when
+	 * the entry failed is what it dropped. */
+	if (queued && (family == SW_AF_INET6 || !ipv4_drops_have_reason))
+		count_drops(BPF_CORE_READ(n, dev), family, NEIGH_DROP_FAILED, queued);
+
+	e = bpf_map_lookup_elem(&neigh_failed_scratch, &zero);
+	if (!e)
+		return;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		__sync_fetch_and_add(&events_dropped, 1);
+}
+
+static __always_inline struct neigh_track *track_new(const struct neighbour *n, __u8 family,
+						     __u8 state)
+{
+	struct neigh_track fresh = {.state = state, .family = family};
+	const struct net_device *dev = BPF_CORE_READ(n, dev);
+
+	fresh.netns_ino = net_ino(BPF_CORE_READ(dev, nd_net.net));
+	fresh.ifindex = BPF_CORE_READ(dev, ifindex);
+	BPF_CORE_READ_STR_INTO(&fresh.ifname, dev, name);
+	bpf_probe_read_kernel(fresh.addr, family == SW_AF_INET ? 4 : 16, n->primary_key);
+	if (state == SW_NUD_INCOMPLETE)
+		fresh.incomplete_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&neigh_tracks, &n, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&neigh_tracks, &n);
 }
 
 /*
  * Compare the entry's state with the last one seen and count a change. An entry seen for the first
- * time (it predates the agent, or its creation was missed) is only recorded.
+ * time (it predates the agent, or its creation was missed) is only recorded. Returns the track.
  */
-static __always_inline void observe(const struct neighbour *n)
+static __always_inline struct neigh_track *observe(const struct neighbour *n)
 {
-	struct neigh_track *t, fresh = {};
+	struct neigh_track *t;
 	__u8 family, state, old;
 
 	if (!n || !neigh_wanted(n, &family))
-		return;
+		return NULL;
 	state = BPF_CORE_READ(n, nud_state);
 	t = bpf_map_lookup_elem(&neigh_tracks, &n);
-	if (!t) {
-		fresh.state = state;
-		bpf_map_update_elem(&neigh_tracks, &n, &fresh, BPF_ANY);
-		return;
-	}
+	if (!t)
+		return track_new(n, family, state);
+	if (!t->family) /* created by neigh_create, before the key was filled in */
+		bpf_probe_read_kernel(t->addr, family == SW_AF_INET ? 4 : 16, n->primary_key);
+	t->family = family;
 	old = t->state;
 	if (old == state)
-		return;
+		return t;
 	t->state = state;
 	count_transition(n, family, state);
+	if (state == SW_NUD_INCOMPLETE)
+		t->incomplete_ns = bpf_ktime_get_ns();
+	if (old == SW_NUD_INCOMPLETE && state == SW_NUD_REACHABLE && t->incomplete_ns)
+		observe_resolution(family, bpf_ktime_get_ns() - t->incomplete_ns);
+	if (state != SW_NUD_INCOMPLETE)
+		t->incomplete_ns = 0;
 	if (state == SW_NUD_FAILED)
-		emit_failed(n, family, old);
+		failed(n, t, family, old);
+	else if (old == SW_NUD_INCOMPLETE)
+		end_episode(n, t, NEIGH_RELEASED_SENT);
+	return t;
 }
 
 /*
@@ -114,6 +316,9 @@ int BPF_PROG(neigh_create, struct neigh_table *tbl, struct net_device *dev, cons
 		return 0;
 	if (!netns_wanted(BPF_CORE_READ(dev, nd_net.net)))
 		return 0;
+	fresh.netns_ino = net_ino(BPF_CORE_READ(dev, nd_net.net));
+	fresh.ifindex = BPF_CORE_READ(dev, ifindex);
+	BPF_CORE_READ_STR_INTO(&fresh.ifname, dev, name);
 	bpf_map_update_elem(&neigh_tracks, &n, &fresh, BPF_ANY);
 	return 0;
 }
@@ -144,17 +349,187 @@ int BPF_PROG(neigh_timer_handler, struct neighbour *n, int err)
 	return 0;
 }
 
-/* Slow path of __neigh_event_send: NONE/FAILED → INCOMPLETE, STALE → DELAY. */
+static __always_inline bool addr_equal(const __u8 *a, const __u8 *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* The IP destination of a queued packet: a peer behind this entry when it is a gateway. */
+static __always_inline void note_destination(const struct neighbour *n, struct neigh_track *t,
+					     const struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u8 dst[16] __attribute__((aligned(8))) = {};
+	__u32 i;
+
+	if (t->family == SW_AF_INET)
+		bpf_probe_read_kernel(dst, 4, head + nh + offsetof(struct iphdr, daddr));
+	else
+		bpf_probe_read_kernel(dst, 16, head + nh + offsetof(struct ipv6hdr, daddr));
+	if (addr_equal(dst, t->addr))
+		return;
+	for (i = 0; i < NEIGH_MAX_BEHIND; i++) {
+		if (i >= t->nr_behind)
+			break;
+		if (addr_equal(dst, t->behind[i]))
+			return;
+	}
+	if (i < NEIGH_MAX_BEHIND) {
+		__builtin_memcpy(t->behind[i], dst, 16);
+		t->nr_behind = i + 1;
+	}
+}
+
+static __always_inline void note_queued(const struct neighbour *n, struct neigh_track *t)
+{
+	struct sk_buff *skb = (struct sk_buff *)BPF_CORE_READ(n, arp_queue.prev);
+	struct neigh_parked_skb parked = {.neigh = (__u64)n, .gen = t->gen};
+	struct neigh_hold_key key = {.neigh = (__u64)n};
+	struct neigh_hold *h, fresh = {};
+	__u64 now = bpf_ktime_get_ns(), skb_addr = (__u64)skb;
+	__u32 truesize;
+	struct sock *sk;
+
+	/* Empty queue: the list head points at itself. */
+	if (!skb || (void *)skb == (void *)&n->arp_queue)
+		return;
+	truesize = BPF_CORE_READ(skb, truesize);
+	sk = BPF_CORE_READ(skb, sk);
+	key.sk = (__u64)sk;
+
+	if (!t->queued)
+		t->first_queued_ns = now;
+	t->queued = 1;
+	t->queue_bytes = BPF_CORE_READ(n, arp_queue_len_bytes);
+	t->queue_packets = BPF_CORE_READ(n, arp_queue.qlen);
+	note_destination(n, t, skb);
+	bpf_map_update_elem(&neigh_parked, &skb_addr, &parked, BPF_ANY);
+
+	h = bpf_map_lookup_elem(&neigh_holds, &key);
+	if (!h || h->gen != t->gen || h->release != NEIGH_HELD) {
+		fresh.first_ns = now;
+		fresh.gen = t->gen;
+		fresh.tgid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+		fresh.netns_ino = t->netns_ino;
+		fresh.ifindex = t->ifindex;
+		__builtin_memcpy(fresh.ifname, t->ifname, sizeof(fresh.ifname));
+		__builtin_memcpy(fresh.addr, t->addr, sizeof(fresh.addr));
+		fresh.family = t->family;
+		if (sk) {
+			fresh.proto = BPF_CORE_READ(sk, sk_protocol);
+			fresh.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		}
+		if (h) { /* keep the socket's drop history across episodes */
+			fresh.dropped_packets = h->dropped_packets;
+			fresh.dropped_bytes = h->dropped_bytes;
+		}
+		bpf_map_update_elem(&neigh_holds, &key, &fresh, BPF_ANY);
+		h = bpf_map_lookup_elem(&neigh_holds, &key);
+		if (!h)
+			return;
+	}
+	h->last_ns = now;
+	h->bytes += truesize;
+	h->packets++;
+	h->queued_packets++;
+	if (h->bytes > h->peak_bytes)
+		h->peak_bytes = h->bytes;
+	if (h->packets > h->peak_packets)
+		h->peak_packets = h->packets;
+}
+
+/*
+ * Slow path of __neigh_event_send: NONE/FAILED → INCOMPLETE, STALE → DELAY. rc 1 with the entry
+ * still INCOMPLETE: the skb was queued, it is the queue's tail. (An entry answered within the
+ * call is already REACHABLE here, its queue sent: nothing stays parked.)
+ */
 SEC("tp_btf/neigh_event_send_done")
 int BPF_PROG(neigh_event_send_done, struct neighbour *n, int rc)
 {
-	observe(n);
+	struct neigh_track *t = observe(n);
+
+	if (t && rc == 1 && t->state == SW_NUD_INCOMPLETE)
+		note_queued(n, t);
 	return 0;
 }
 
 SEC("tp_btf/neigh_cleanup_and_release")
 int BPF_PROG(neigh_cleanup_and_release, struct neighbour *n, int rc)
 {
+	struct neigh_track *t = bpf_map_lookup_elem(&neigh_tracks, &n);
+
+	if (t && t->queued)
+		end_episode(n, t, NEIGH_RELEASED_GONE);
 	bpf_map_delete_elem(&neigh_tracks, &n);
+	return 0;
+}
+
+/* A queued skb evicted to make room for a new one: take it off its socket's holding. */
+static __always_inline void unpark_evicted(const struct sk_buff *skb)
+{
+	__u64 skb_addr = (__u64)skb;
+	struct neigh_parked_skb *p = bpf_map_lookup_elem(&neigh_parked, &skb_addr);
+	struct neigh_hold_key key = {};
+	struct neigh_hold *h;
+	__u32 truesize;
+
+	if (!p)
+		return;
+	key.neigh = p->neigh;
+	key.sk = (__u64)BPF_CORE_READ(skb, sk);
+	h = bpf_map_lookup_elem(&neigh_holds, &key);
+	if (h && h->gen == p->gen && h->release == NEIGH_HELD && h->packets) {
+		truesize = BPF_CORE_READ(skb, truesize);
+		h->bytes = h->bytes > truesize ? h->bytes - truesize : 0;
+		h->packets--;
+		h->dropped_packets++;
+		h->dropped_bytes += truesize;
+	}
+	bpf_map_delete_elem(&neigh_parked, &skb_addr);
+}
+
+/*
+ * Every drop on the host comes through here: the reason is checked first (enum values are read
+ * from this kernel's BTF, they move between versions), then the namespace.
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(kfree_skb_neigh, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	const struct net_device *dev;
+	__u16 proto;
+	__u8 why, family;
+
+	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NEIGH_FAILED))
+		why = NEIGH_DROP_FAILED;
+	else if (reason ==
+		 bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NEIGH_QUEUEFULL))
+		why = NEIGH_DROP_QUEUE_FULL;
+	else if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NEIGH_DEAD))
+		why = NEIGH_DROP_DEAD;
+	else if (reason ==
+		 bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NEIGH_CREATEFAIL))
+		why = NEIGH_DROP_CREATE_FAILED;
+	else
+		return 0;
+	dev = BPF_CORE_READ(skb, dev);
+	if (!dev || !netns_wanted(BPF_CORE_READ(dev, nd_net.net)))
+		return 0;
+	proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	if (proto == ETH_P_IP)
+		family = SW_AF_INET;
+	else if (proto == ETH_P_IPV6)
+		family = SW_AF_INET6;
+	else
+		return 0;
+	/* IPv6 frees its failed queue without this reason: counted at the FAILED transition. */
+	if (why == NEIGH_DROP_FAILED && family == SW_AF_INET6)
+		return 0;
+	count_drops(dev, family, why, 1);
+	if (why == NEIGH_DROP_QUEUE_FULL)
+		unpark_evicted(skb);
 	return 0;
 }

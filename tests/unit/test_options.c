@@ -48,6 +48,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.log_format, LOG_FORMAT_LOGFMT);
 	assert_false(cfg.netns_all);
 	assert_false(cfg.bpf_stats);
+	assert_int_equal(cfg.neigh_incident_interval, 60);
 }
 
 static void test_values_both_spellings(void **state)
@@ -66,6 +67,11 @@ static void test_values_both_spellings(void **state)
 	assert_true(cfg.netns_all);
 	assert_false(cfg.bpf_stats);
 	assert_string_equal(cfg.telemetry_path, "/m");
+	assert_int_equal(PARSE(&cfg, "--neigh.incident-interval=0"), OPTIONS_RUN);
+	assert_int_equal(cfg.neigh_incident_interval, 0);
+	assert_int_equal(PARSE(&cfg, "--sip.ports=5070", "--neigh.incident-interval", "5"),
+			 OPTIONS_RUN);
+	assert_int_equal(cfg.neigh_incident_interval, 5);
 	assert_true(config_is_sip_port(&cfg, 5070));
 	assert_false(config_is_sip_port(&cfg, 5060));
 }
@@ -118,6 +124,12 @@ static void test_every_error_message(void **state)
 	expect_usage_error("--netns.all=yes", "--netns.all", "expected true or false");
 	expect_usage_error("--bpf.stats=1", "--bpf.stats", "expected true or false");
 	expect_usage_error("--log.level", "--log.level", "needs a value");
+	expect_usage_error("--neigh.incident-interval=-1", "--neigh.incident-interval",
+			   "expected whole seconds 0-86400");
+	expect_usage_error("--neigh.incident-interval=1.5", "--neigh.incident-interval",
+			   "expected whole seconds 0-86400");
+	expect_usage_error("--neigh.incident-interval=86401", "--neigh.incident-interval",
+			   "expected whole seconds 0-86400");
 	expect_usage_error("--bogus", "--bogus", "unknown flag");
 	expect_usage_error("stray", "stray", "unexpected argument");
 }

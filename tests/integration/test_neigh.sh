@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Neighbour resolution failures: a PBX sending SIP over UDP from port 5060 to a test host whose
+# link is down. Ground truth: `ip monitor neigh` (FAILED transitions) and the number of datagrams
+# the kernel accepted (every one is parked, then dropped when the entry fails).
+source "$(dirname "$0")/lib.sh"
+
+lan_up
+host_add pbx 1
+host_add dead 2
+host_add phone 3
+host_add dead6 4
+
+MON=$TEST_TMP/monitor.log
+in_host pbx ip monitor neigh >"$MON" 2>&1 &
+MON_PID=$!
+stop_monitor() { kill "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null; }
+failed_lines() { grep -c "^$1 .*FAILED" "$MON" || true; }
+# burst HOST DEST:PORT COUNT: non-blocking UDP from port 5060; prints how many the kernel accepted.
+burst() {
+	in_host "$1" "$TOOLS/udp_burst" --nonblocking --count "$3" --size 1100 --src-port 5060 \
+		--deadline 10 "$2" | sed -n 's/.*sent=\([0-9]*\).*/\1/p'
+}
+
+agent_start --sip.ports=5060 --neigh.incident-interval=0 --log.level=debug ||
+	{ echo "FAIL: agent starts"; exit 1; }
+check "kfree_skb drop probe is up" eq "$(metric sipwatch_probe_up 'probe="kfree_skb_neigh"')" 1
+check "table limit read (gc_thresh3)" gt "$(metric sipwatch_neigh_table_limit 'family="ipv4"')" 0
+
+# --- IPv4: a dead peer (link down), default timing: 3 probes 1 s apart ---------------------------
+ip -n "$(ns_of dead)" link set eth0 down
+sent=$(burst pbx 10.99.0.2:5060 20)
+check "the burst was accepted (20 datagrams parked)" eq "$sent" 20
+sip_held() { scrape /neigh/sockets | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(h["bytes"] for h in d["held_now"] if h["proto"] == "udp" and h["port"] == 5060))'; }
+held_positive() { gt "$(sip_held)" 0; }
+check "while unresolved, port 5060 holds parked bytes" wait_for 2 held_positive
+check "unresolved queue bytes gauge is positive while parked" \
+	gt "$(metric sipwatch_neigh_unresolved_queue_bytes 'ifname="eth0",family="ipv4"')" 0
+check "dropped{reason=failed} = datagrams sent" \
+	wait_metric 10 sipwatch_neigh_dropped_packets_total 'ifname="eth0",family="ipv4",reason="failed"' eq "$sent"
+wait_for 5 bash -c "grep -q '^10.99.0.2 .*FAILED' '$MON'"
+check "resolution failures = FAILED transitions (ip monitor)" \
+	eq "$(metric sipwatch_neigh_resolution_failures_total 'family="ipv4"')" "$(failed_lines 10.99.0.2)"
+check "one FAILED transition" eq "$(failed_lines 10.99.0.2)" 1
+check "nothing parked after FAILED" eq "$(sip_held)" 0
+check "queue gauge back to 0" eq "$(metric sipwatch_neigh_unresolved_queue_bytes 'family="ipv4"')" 0
+line=$(grep "incident=neigh_failed" "$AGENT_LOG" | grep 'address=10.99.0.2' | head -1)
+echo "incident: $line"
+check "incident names the address and the sending port" \
+	bash -c 'grep -q "failure=no_answer" <<<"$1" && grep -q "udp:5060" <<<"$1" && grep -q "dropped_packets=$2 " <<<"$1"' _ "$line" "$sent"
+socks=$(scrape '/neigh/sockets?since=60')
+check "the socket's holding is remembered after the release" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+s = [s for s in d["sockets"] if s["proto"] == "udp" and s["port"] == 5060]
+h = [h for x in s for h in x["holdings"] if h["address"] == "10.99.0.2"]
+sys.exit(not (h and h[0]["packets"] == int(sys.argv[2]) and h[0]["bytes"] > 0 and s[0]["comm"] == "udp_burst"))' "$socks" "$sent"
+
+# --- IPv6 (NDP): frees its queue without a drop reason; quicker probes ---------------------------
+in_host pbx sysctl -qw net.ipv6.neigh.eth0.retrans_time_ms=300
+ip -n "$(ns_of dead6)" link set eth0 down
+sent6=$(burst pbx '[fd99::4]:5060' 15)
+check "IPv6 burst accepted" eq "$sent6" 15
+check "IPv6 dropped{reason=failed} = datagrams sent" \
+	wait_metric 10 sipwatch_neigh_dropped_packets_total 'family="ipv6",reason="failed"' eq "$sent6"
+wait_for 5 bash -c "grep -q '^fd99::4 .*FAILED' '$MON'"
+check "IPv6 failures = FAILED transitions (ip monitor)" \
+	eq "$(metric sipwatch_neigh_resolution_failures_total 'family="ipv6"')" "$(failed_lines fd99::4)"
+check "IPv6 incident names the address and port" \
+	bash -c 'grep "incident=neigh_failed" "$1" | grep "address=fd99::4" | grep -q "udp:5060"' _ "$AGENT_LOG"
+
+# --- resolution latency: a live peer answers ------------------------------------------------------
+in_host pbx ping -c 1 -W 1 10.99.0.3 >/dev/null
+check "INCOMPLETE -> REACHABLE observed in the histogram" \
+	wait_metric 5 sipwatch_neigh_resolution_duration_seconds_count 'family="ipv4"' ge 1
+check "table entries: the live peer is reachable" \
+	ge "$(metric sipwatch_neigh_entries 'ifname="eth0",family="ipv4",state="reachable"')" 1
+
+stop_monitor
+body=$(scrape /metrics)
+check "exposition passes promtool check metrics" bash -c 'promtool check metrics <<<"$1" 2>&1 | tee /dev/stderr | [ -z "$(cat)" ]' _ "$body"
+agent_stop
+check "agent exits 0" [ $? -eq 0 ]
