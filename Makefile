@@ -68,6 +68,9 @@ $(BUILD)/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h) $(wildcard include/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The status page is embedded with .incbin (agent/status.c): rebuild when the page changes.
+$(BUILD)/agent/status.o: agent/status.html
+
 $(BUILD)/sipwatch: $(AGENT_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 

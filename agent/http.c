@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "incident.h"
 #include "log.h"
+#include "status.h"
 
 #define MAX_ROUTES		16
 #define CONNECTION_LIMIT	256
@@ -53,22 +54,6 @@ static int route_metrics(struct agent *ag, struct http_request *req, struct strb
 	agent_collect(ag);
 	metrics_render(ag->reg, out);
 	*content_type = "text/plain; version=0.0.4; charset=utf-8";
-	return MHD_HTTP_OK;
-}
-
-static int route_landing(struct agent *ag, struct http_request *req, struct strbuf *out,
-			 const char **content_type)
-{
-	strbuf_puts(out,
-		    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>sipwatch</title>"
-		    "</head><body>\n<h1>sipwatch</h1>\n<p>eBPF observability for SIP "
-		    "signalling hosts.</p>\n<ul>\n<li><a href=\"");
-	strbuf_puts(out, ag->cfg.telemetry_path);
-	strbuf_puts(
-	    out,
-	    "\">Metrics</a></li>\n<li><a href=\"/incidents\">Recent incidents (JSON)</a></li>\n"
-	    "</ul>\n</body></html>\n");
-	*content_type = "text/html; charset=utf-8";
 	return MHD_HTTP_OK;
 }
 
@@ -196,7 +181,7 @@ int http_start(struct agent *ag)
 
 	the_agent = ag;
 	http_add_route(ag->cfg.telemetry_path, route_metrics);
-	http_add_route("/", route_landing);
+	status_routes_add();
 	incident_routes_add();
 	if (resolve_listen_address(addr, &ss, &sslen))
 		return -1;

@@ -10,6 +10,8 @@ packages=(
 	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
 	# make bench
 	bpftrace prometheus-node-exporter
+	# the status-page test loads the page in a real browser (headless)
+	chromium
 )
 
 missing=()
