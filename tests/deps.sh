@@ -12,6 +12,8 @@ packages=(
 	bpftrace prometheus-node-exporter
 	# the status-page test loads the page in a real browser (headless)
 	chromium
+	# dashboards/alerts checks (tests/dashboards/check_queries.py reads the rules)
+	python3-yaml
 )
 
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test layer and finish with one line "N passed, N failed".
 #
-#   tests/run.sh                    all layers: unit, unit-asan, bpf, integration
+#   tests/run.sh                    all layers: unit, unit-asan, bpf, dashboards, integration
 #   tests/run.sh unit               one layer
 #   tests/run.sh tests/integration/test_neigh.sh   one integration script
 #
@@ -57,6 +57,8 @@ run_layer() {
 		for t in "$BUILD"/tests-asan/test_*; do [ -x "$t" ] && count_cmocka "$t"; done ;;
 	bpf)
 		for t in "$BUILD"/tests/bpf/test_*; do [ -x "$t" ] && count_cmocka "$t"; done ;;
+	dashboards)
+		for t in tests/dashboards/test_*.sh; do run_script "$t"; done ;;
 	integration)
 		for t in tests/integration/test_*.sh; do run_script "$t"; done ;;
 	*.sh)
@@ -68,7 +70,7 @@ run_layer() {
 }
 
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(unit unit-asan bpf integration)
+[ ${#layers[@]} -eq 0 ] && layers=(unit unit-asan bpf dashboards integration)
 for layer in "${layers[@]}"; do
 	run_layer "$layer"
 done
