@@ -216,9 +216,9 @@ static __always_inline void emit_stall(const struct sendq_call *call, __u64 now,
 	e->proto = call->proto;
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (e->family == SW_AF_INET6)
-		BPF_CORE_READ_INTO(e->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		bpf_core_read(e->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 	else
-		BPF_CORE_READ_INTO(e->local_addr, sk, __sk_common.skc_rcv_saddr);
+		bpf_core_read(e->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -255,11 +255,11 @@ static __always_inline void fill_addresses(struct sendq_sock_record *r, const st
 {
 	r->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (r->family == SW_AF_INET6) {
-		BPF_CORE_READ_INTO(r->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(r->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(r->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(r->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
 	} else {
-		BPF_CORE_READ_INTO(r->local_addr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(r->remote_addr, sk, __sk_common.skc_daddr);
+		bpf_core_read(r->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(r->remote_addr, 4, &sk->__sk_common.skc_daddr);
 	}
 }
 

@@ -22,7 +22,7 @@ field() { sed -n "s/.*\\b$1=\\([0-9]*\\).*/\\1/p" <<<"$2"; }
 in_host dead1 ip link set eth0 down
 in_host dead2 ip link set eth0 down
 wmem_default=$(in_host pbx cat /proc/sys/net/core/wmem_default)
-in_host pbx "$TOOLS/udp_burst" --count 120 --size 1200 --src-port 5060 --deadline 20 \
+in_host pbx "$TOOLS/udp_burst" --count 120 --size 1200 --src 10.99.0.1 --src-port 5060 --deadline 20 \
 	10.99.0.2:5060 10.99.0.3:5060 >"$TEST_TMP/stall.out" &
 sender=$!
 # While the sender is stuck: its buffer is full, and /sockets says how many dead peers that takes.
@@ -38,7 +38,7 @@ import json, sys
 d = json.loads(sys.argv[1])
 unres = [i["unres_qlen_bytes"] for i in d["interfaces"] if i["ifname"] == "eth0" and i["family"] == "ipv4"][0]
 s = [s for s in d["sockets"] if s["proto"] == "udp" and s["port"] == 5060][0]
-assert s["local"] == "0.0.0.0:5060", s
+assert s["local"] == "10.99.0.1:5060", s
 assert s["sndbuf_bytes"] == int(sys.argv[2]), s
 assert s["dead_peers_to_stall"]["eth0"] == s["sndbuf_bytes"] // unres + 1, (s, unres)
 assert unres != 212992 or s["sndbuf_bytes"] != 212992 or s["dead_peers_to_stall"]["eth0"] == 2
@@ -58,7 +58,7 @@ check "a blocked-time observation over 2.5 s (the neighbour entries' 3 s to FAIL
 check "stall counted" ge "$(metric sipwatch_send_stalls_total 'proto="udp",port="5060"')" 1
 check "no error on the blocking sender" eq "$(metric sipwatch_send_errors_total 'port="5060"')" 0
 check "send_stall incident logged with process, socket and duration" \
-	grep -Eq 'incident=send_stall pid=[0-9]+ .*comm=udp_burst proto=udp local=0\.0\.0\.0:5060 port=5060 blocked_seconds=[2-9]' "$AGENT_LOG"
+	grep -Eq 'incident=send_stall pid=[0-9]+ .*comm=udp_burst proto=udp local=10\.99\.0\.1:5060 port=5060 blocked_seconds=[2-9]' "$AGENT_LOG"
 check "the incident is served at /incidents?kind=send_stall" \
 	bash -c 'grep -q "\"blocked_seconds\"" <<<"$1"' _ "$(scrape '/incidents?kind=send_stall')"
 check "send queue gauge empty once the socket is gone" \
@@ -85,6 +85,8 @@ check "healthy burst: every call observed" \
 	wait_metric 5 sipwatch_send_blocked_seconds_count 'port="5064"' eq 200
 check "healthy burst: no stall" eq "$(metric sipwatch_send_stalls_total 'port="5064"')" 0
 check "healthy burst: all observations at or under 100 ms" eq "$(bucket 'port="5064"' 0.1)" 200
+in_host pbx "$TOOLS/udp_burst" --count 50 --src-port 5064 "[fd99::4]:5060" >/dev/null
+check "IPv6 sends counted too" wait_metric 5 sipwatch_send_blocked_seconds_count 'port="5064"' eq 250
 
 # --- Remote port: an ephemeral-port socket sending to a SIP port, through sendmsg and sendmmsg.
 in_host pbx "$TOOLS/udp_burst" --count 30 --call sendmsg 10.99.0.4:5066 >/dev/null
@@ -98,7 +100,7 @@ in_host pbx "$TOOLS/udp_burst" --count 100 --src-port 40000 10.99.0.4:40001 >/de
 in_host live "$TOOLS/udp_burst" --count 100 --src-port 5060 10.99.0.1:5060 >/dev/null
 # A SIP send afterwards proves the agent has processed everything before it.
 in_host pbx "$TOOLS/udp_burst" --count 1 --src-port 5064 10.99.0.4:5060 >/dev/null
-check "marker send counted" wait_metric 5 sipwatch_send_blocked_seconds_count 'port="5064"' eq 201
+check "marker send counted" wait_metric 5 sipwatch_send_blocked_seconds_count 'port="5064"' eq 251
 check "non-SIP port and other namespaces not counted" \
 	eq "$(metric sipwatch_send_blocked_seconds_count)" "$((before + 1))"
 
