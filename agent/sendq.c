@@ -10,15 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
 #include "log.h"
+#include "neigh.h"
 #include "probes.h"
 #include "sendq.skel.h"
 
-#define MAX_SUMMARIES 32 /* proto x SIP port */
-#define MAX_IFACES    64
+#define MAX_SUMMARIES  32 /* proto x SIP port */
+#define MAX_IFACES     64
+#define MAX_HOLDINGS   16 /* peers named in one send_stall incident */
+#define MAX_REMEMBERED 256
+#define REMEMBER_NS    (60 * 1000000000ULL)
+/* A socket this full may be about to block: note who holds its buffer (see remember_holdings). */
+#define NEARLY_FULL 0.5
 
 static const char *const error_names[SENDQ_NR_ERRORS] = {
     [SENDQ_ERR_EAGAIN] = "eagain",
@@ -39,11 +46,21 @@ struct iface_limit {
 static struct sendq_bpf *skel;
 static struct agent *agent;
 static struct bpf_link *iter_links[2]; /* udp, tcp: our own links, to create iterators from */
-static struct metric_family *blocked, *stalls, *errors, *queue_bytes, *fill_ratio, *sndbuf_bytes;
+static struct metric_family *blocked, *stalls, *errors, *queue_bytes, *fill_ratio, *sndbuf_bytes,
+    *held_unresolved;
 static double bucket_bounds_s[SENDQ_NR_BOUNDS];
 /* The last iterator scan: every SIP socket of the namespace. */
 static struct sendq_sock_record *socks;
 static size_t nr_socks, socks_cap;
+
+/* Holdings seen on nearly full SIP sockets, kept a minute for the stall incident. */
+struct remembered_holding {
+	uint64_t sk;
+	uint64_t seen_ns;
+	struct neigh_holding h;
+};
+static struct remembered_holding remembered[MAX_REMEMBERED];
+static int nr_remembered;
 
 const char *sendq_error_name(int error)
 {
@@ -137,15 +154,127 @@ static void format_endpoint(char *buf, size_t len, uint8_t family, const uint8_t
 	snprintf(buf, len, family == SW_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static bool same_peer(const struct neigh_holding *a, const struct neigh_holding *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr)) &&
+	       !strncmp(a->ifname, b->ifname, sizeof(a->ifname));
+}
+
+/* Add @h to @out (n so far, at most @max) or raise the bytes of the same peer. Returns the new n.
+ */
+int sendq_merge_holding(struct neigh_holding *out, int n, int max, const struct neigh_holding *h)
+{
+	for (int i = 0; i < n; i++) {
+		if (same_peer(&out[i], h)) {
+			if (h->bytes > out[i].bytes) {
+				out[i].bytes = h->bytes;
+				out[i].packets = h->packets;
+			}
+			return n;
+		}
+	}
+	if (n < max)
+		out[n++] = *h;
+	return n;
+}
+
+/*
+ * While a sender is blocked its buffer is full, and the neighbour concern shows who holds it. When
+ * the entries fail, the sender wakes and may at once queue new packets to the same entries: a new
+ * queue episode that replaces the old one there. So, once a second, the holdings of nearly full SIP
+ * sockets are noted here, and the stall incident reports the most each peer held.
+ */
+static void remember_holdings(void)
+{
+	uint64_t now = monotonic_ns();
+	int kept = 0;
+
+	for (int i = 0; i < nr_remembered; i++)
+		if (now - remembered[i].seen_ns < REMEMBER_NS)
+			remembered[kept++] = remembered[i];
+	nr_remembered = kept;
+	for (size_t i = 0; i < nr_socks; i++) {
+		struct neigh_holding h[MAX_HOLDINGS];
+		int n;
+
+		if (sendq_record_fill_ratio(&socks[i]) < NEARLY_FULL)
+			continue;
+		n = neigh_socket_holdings(socks[i].sk, now - REMEMBER_NS, h, MAX_HOLDINGS);
+		for (int j = 0; j < n; j++) {
+			struct remembered_holding *r = NULL;
+
+			for (int k = 0; k < nr_remembered && !r; k++)
+				if (remembered[k].sk == socks[i].sk &&
+				    same_peer(&remembered[k].h, &h[j]))
+					r = &remembered[k];
+			if (!r && nr_remembered < MAX_REMEMBERED) {
+				r = &remembered[nr_remembered++];
+				*r = (struct remembered_holding){.sk = socks[i].sk, .h = h[j]};
+			}
+			if (!r)
+				continue;
+			r->seen_ns = now;
+			if (h[j].bytes > r->h.bytes)
+				r->h = h[j];
+		}
+	}
+}
+
+/*
+ * "10.99.0.2@eth0:107520,10.99.0.3@eth0:105216": the peers whose unresolved neighbour queues held
+ * the socket's buffer while the call was blocked, with the most bytes each held. Returns their sum.
+ */
+static uint64_t format_holdings(const struct sendq_stall_event *e, char *buf, size_t len,
+				int *nr_peers)
+{
+	struct neigh_holding h[MAX_HOLDINGS];
+	int n = neigh_socket_holdings(e->sk, e->start_ns, h, MAX_HOLDINGS);
+	uint64_t total = 0;
+	size_t off = 0;
+
+	if (n < 0)
+		n = 0;
+	for (int i = 0; i < nr_remembered; i++)
+		if (remembered[i].sk == e->sk && remembered[i].seen_ns >= e->start_ns)
+			n = sendq_merge_holding(h, n, MAX_HOLDINGS, &remembered[i].h);
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		char addr[INET6_ADDRSTRLEN];
+		int w;
+
+		format_addr(addr, sizeof(addr), h[i].family, h[i].addr);
+		w = snprintf(buf + off, len - off, "%s%s@%s:%llu", i ? "," : "", addr, h[i].ifname,
+			     (unsigned long long)h[i].bytes);
+		if (w < 0 || (size_t)w >= len - off)
+			break;
+		off += (size_t)w;
+		total += h[i].bytes;
+	}
+	*nr_peers = n;
+	return total;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct sendq_stall_event *e = data;
-	char local[INET6_ADDRSTRLEN + 8], port[8];
+	char local[INET6_ADDRSTRLEN + 8], port[8], held_by[MAX_HOLDINGS * 64];
 	struct log_line l;
+	uint64_t held;
+	int peers;
 
 	if (size < sizeof(*e) || e->hdr.type != SIPWATCH_EV_SEND_STALL)
 		return 0;
 	format_endpoint(local, sizeof(local), e->family, e->local_addr, e->local_port);
+	held = format_holdings(e, held_by, sizeof(held_by), &peers);
 	snprintf(port, sizeof(port), "%u", e->sip_port);
 	incident_begin(&l, "send_stall", "send call on a SIP socket blocked");
 	log_uint(&l, "pid", e->pid);
@@ -156,6 +285,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	log_str(&l, "port", port);
 	log_double(&l, "blocked_seconds", (double)e->blocked_ns / 1e9);
 	log_uint(&l, "sndbuf", e->sndbuf);
+	log_uint(&l, "peers", (uint64_t)peers);
+	log_uint(&l, "held_bytes", held);
+	log_str(&l, "held_by", held_by);
 	if (e->ret < 0)
 		log_str(&l, "error", strerror((int)-e->ret));
 	if (agent && agent->cfg.netns_all)
@@ -202,6 +334,14 @@ static int read_iterator(struct bpf_link *link)
 	return n < 0 ? (int)n : 0;
 }
 
+static void set_held(uint8_t proto, uint16_t port, uint64_t bytes, void *ctx)
+{
+	char p[8];
+
+	snprintf(p, sizeof(p), "%u", port);
+	metric_set(held_unresolved, LABELS(sendq_proto_name(proto), p), (double)bytes);
+}
+
 /* Scan every SIP socket of the namespace and rebuild the send-buffer gauges. */
 static void sample_sockets(struct agent *ag)
 {
@@ -221,6 +361,7 @@ static void sample_sockets(struct agent *ag)
 	metric_family_clear(queue_bytes);
 	metric_family_clear(fill_ratio);
 	metric_family_clear(sndbuf_bytes);
+	metric_family_clear(held_unresolved);
 	for (int i = 0; i < n; i++) {
 		const char *proto = sendq_proto_name(sum[i].proto);
 
@@ -228,7 +369,11 @@ static void sample_sockets(struct agent *ag)
 		metric_set(queue_bytes, LABELS(proto, port), (double)sum[i].queued_bytes);
 		metric_set(fill_ratio, LABELS(proto, port), sum[i].max_fill_ratio);
 		metric_set(sndbuf_bytes, LABELS(proto, port), sum[i].min_sndbuf);
+		metric_set(held_unresolved, LABELS(proto, port), 0);
 	}
+	/* The neighbour concern knows which parked packets belong to which socket. */
+	neigh_for_each_sip_held(set_held, NULL);
+	remember_holdings();
 }
 
 /* unres_qlen_bytes of every interface of the agent's namespace (/proc/sys/net is per netns). */
@@ -365,6 +510,10 @@ static void register_metrics(struct agent *ag)
 	fill_ratio = metrics_gauge(ag->reg, "sipwatch_socket_send_queue_fill_ratio",
 				   "Send-buffer use of the fullest SIP socket, over its SO_SNDBUF.",
 				   LABELS("proto", "port"));
+	held_unresolved = metrics_gauge(
+	    ag->reg, "sipwatch_send_queue_held_unresolved_bytes",
+	    "Bytes of SIP sockets' send buffers parked in unresolved neighbour queues right now.",
+	    LABELS("proto", "port"));
 	sndbuf_bytes = metrics_gauge(
 	    ag->reg, "sipwatch_socket_send_buffer_bytes",
 	    "The smallest SO_SNDBUF among the SIP sockets on this port (compare with the "
@@ -455,6 +604,7 @@ static void sendq_stop(struct agent *ag)
 	skel = NULL;
 	free(socks);
 	socks = NULL;
+	nr_remembered = 0;
 	nr_socks = socks_cap = 0;
 }
 

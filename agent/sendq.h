@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "neigh.h"
 #include "sendq_abi.h"
 
 extern const struct concern sendq_concern;
@@ -48,5 +49,11 @@ double sendq_record_fill_ratio(const struct sendq_sock_record *r);
  */
 int sendq_summarize(const struct sendq_sock_record *recs, size_t nr, const uint16_t *ports,
 		    int nr_ports, struct sendq_port_summary *out, int max);
+
+/*
+ * Add holding @h to @out (@n filled, room for @max), or keep the larger byte count if that peer
+ * (family, address, interface) is already there. Returns the new count.
+ */
+int sendq_merge_holding(struct neigh_holding *out, int n, int max, const struct neigh_holding *h);
 
 #endif

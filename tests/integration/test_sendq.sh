@@ -28,6 +28,8 @@ sender=$!
 # While the sender is stuck: its buffer is full, and /sockets says how many dead peers that takes.
 sender_stuck() { ge "$(metric sipwatch_socket_send_queue_fill_ratio 'proto="udp",port="5060"')" 0.9; }
 check "send queue of the stalled SIP socket fills up (polled during the stall)" wait_for 10 sender_stuck
+check "held_unresolved_bytes non-zero during the stall" \
+	gt "$(metric sipwatch_send_queue_held_unresolved_bytes 'proto="udp",port="5060"')" 0
 check "socket_send_queue_bytes non-zero during the stall" \
 	gt "$(metric sipwatch_socket_send_queue_bytes 'proto="udp",port="5060"')" 0
 check "socket_send_buffer_bytes is the socket's SO_SNDBUF" \
@@ -59,10 +61,17 @@ check "stall counted" ge "$(metric sipwatch_send_stalls_total 'proto="udp",port=
 check "no error on the blocking sender" eq "$(metric sipwatch_send_errors_total 'port="5060"')" 0
 check "send_stall incident logged with process, socket and duration" \
 	grep -Eq 'incident=send_stall pid=[0-9]+ .*comm=udp_burst proto=udp local=10\.99\.0\.1:5060 port=5060 blocked_seconds=[2-9]' "$AGENT_LOG"
+check "the incident names both dead peers with the bytes they held" \
+	grep -Eq 'incident=send_stall .*peers=2 held_bytes=[1-9][0-9]* held_by=.*10\.99\.0\.2@eth0:[1-9].*' "$AGENT_LOG"
+check "... the second one too" grep -Eq 'incident=send_stall .*held_by=.*10\.99\.0\.3@eth0:[1-9]' "$AGENT_LOG"
+held=$(sed -n 's/.*incident=send_stall .* held_bytes=\([0-9]*\) .*/\1/p' "$AGENT_LOG" | head -1)
+check "the two peers together held (nearly) the whole send buffer" ge "${held:-0}" "$((wmem_default * 9 / 10))"
 check "the incident is served at /incidents?kind=send_stall" \
 	bash -c 'grep -q "\"blocked_seconds\"" <<<"$1"' _ "$(scrape '/incidents?kind=send_stall')"
 check "send queue gauge empty once the socket is gone" \
 	wait_metric 5 sipwatch_socket_send_queue_bytes 'proto="udp",port="5060"' eq 0
+check "held_unresolved_bytes back to 0 after the stall" \
+	wait_metric 10 sipwatch_send_queue_held_unresolved_bytes 'proto="udp",port="5060"' eq 0
 
 # --- Non-blocking sender: EAGAIN instead of a stall, counted exactly.
 out=$(in_host pbx "$TOOLS/udp_burst" --nonblocking --count 300 --size 1200 --src-port 5062 \

@@ -95,6 +95,37 @@ static void test_dead_peers_to_stall(void **state)
 	assert_int_equal(sendq_dead_peers_to_stall(212992, 0), 0);
 }
 
+static struct neigh_holding holding(const char *ifname, uint8_t last, uint64_t bytes)
+{
+	struct neigh_holding h = {.family = SW_AF_INET, .bytes = bytes, .packets = 1};
+
+	strcpy(h.ifname, ifname);
+	h.addr[0] = 10;
+	h.addr[3] = last;
+	return h;
+}
+
+static void test_merge_holdings_keeps_the_most_per_peer(void **state)
+{
+	struct neigh_holding out[2], a = holding("eth0", 2, 9216),
+				     a_big = holding("eth0", 2, 108288),
+				     b = holding("eth0", 3, 2304), c = holding("eth1", 2, 1);
+	int n = 0;
+
+	n = sendq_merge_holding(out, n, 2, &a);
+	n = sendq_merge_holding(out, n, 2, &a_big);
+	assert_int_equal(n, 1);
+	assert_true(out[0].bytes == 108288);
+	n = sendq_merge_holding(out, n, 2, &a); /* smaller: no change */
+	assert_true(out[0].bytes == 108288);
+	n = sendq_merge_holding(out, n, 2, &b);
+	assert_int_equal(n, 2);
+	/* Same address on another interface is another peer; no room for it. */
+	n = sendq_merge_holding(out, n, 2, &c);
+	assert_int_equal(n, 2);
+	assert_true(out[1].bytes == 2304);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +133,7 @@ int main(void)
 	    cmocka_unit_test(test_sip_port_local_then_remote),
 	    cmocka_unit_test(test_summaries),
 	    cmocka_unit_test(test_dead_peers_to_stall),
+	    cmocka_unit_test(test_merge_holdings_keeps_the_most_per_peer),
 	};
 
 	return cmocka_run_group_tests_name("sendq", tests, NULL, NULL);
