@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "failfast.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "failfast.skel.h"
+#include "failfast_abi.h"
+#include "log.h"
+#include "probes.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define PROBE_NAME "failfast_egress"
+
+/* What the agent remembers of each blocked destination (the map only has the drop counter). */
+struct blocked {
+	struct failfast_key key;
+	char ifname[SIPWATCH_IFNAMSIZ];
+	bool used;
+};
+
+static struct failfast_bpf *skel;
+static struct bpf_link *link;
+static struct blocked blocked[FAILFAST_MAX_DESTS];
+static struct metric_family *blocked_peers;
+
+/*
+ * sipwatch_neigh_dropped_packets_total{reason="fail_fast"} per (ifname, family): the map counts per
+ * destination, and a destination's count must survive its unblocking, so it is folded in here.
+ */
+struct drop_total {
+	char ifname[SIPWATCH_IFNAMSIZ];
+	uint8_t family;
+	uint64_t retired;
+};
+
+#define MAX_DROP_TOTALS 64
+static struct drop_total totals[MAX_DROP_TOTALS];
+static int nr_totals;
+
+bool failfast_active(void)
+{
+	return skel && link;
+}
+
+static void make_key(struct failfast_key *key, uint8_t family, const uint8_t *addr)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = family;
+	memcpy(key->addr, addr, family == SW_AF_INET6 ? 16 : 4);
+}
+
+static struct blocked *find(const struct failfast_key *key)
+{
+	for (size_t i = 0; i < FAILFAST_MAX_DESTS; i++)
+		if (blocked[i].used && !memcmp(&blocked[i].key, key, sizeof(*key)))
+			return &blocked[i];
+	return NULL;
+}
+
+static const char *family_name(uint8_t family)
+{
+	return family == SW_AF_INET6 ? "ipv6" : "ipv4";
+}
+
+static void log_transition(const char *msg, const struct blocked *b, uint64_t drops, bool enter)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct log_line l;
+
+	inet_ntop(b->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, b->key.addr, addr, sizeof(addr));
+	incident_begin(&l, enter ? "fail_fast_enter" : "fail_fast_leave", msg);
+	log_str(&l, "ifname", b->ifname);
+	log_str(&l, "family", family_name(b->key.family));
+	log_str(&l, "address", addr);
+	if (!enter)
+		log_uint(&l, "refused_packets", drops);
+	log_end(&l);
+}
+
+static struct drop_total *total_for(const char *ifname, uint8_t family)
+{
+	for (int i = 0; i < nr_totals; i++)
+		if (totals[i].family == family && !strcmp(totals[i].ifname, ifname))
+			return &totals[i];
+	if (nr_totals == MAX_DROP_TOTALS)
+		return NULL;
+	snprintf(totals[nr_totals].ifname, sizeof(totals[nr_totals].ifname), "%s", ifname);
+	totals[nr_totals].family = family;
+	return &totals[nr_totals++];
+}
+
+static void update_count(int delta)
+{
+	skel->bss->nr_dests += delta;
+}
+
+void failfast_block(uint8_t family, const uint8_t *addr, const char *ifname)
+{
+	struct failfast_value zero = {};
+	struct failfast_key key;
+	struct blocked *slot = NULL;
+
+	if (!failfast_active())
+		return;
+	make_key(&key, family, addr);
+	if (find(&key))
+		return;
+	for (size_t i = 0; i < FAILFAST_MAX_DESTS && !slot; i++)
+		if (!blocked[i].used)
+			slot = &blocked[i];
+	if (!slot) {
+		log_msg(LOG_WARN, "fail-fast: %d destinations blocked already, not adding more",
+			FAILFAST_MAX_DESTS);
+		return;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.failfast_dests), &key, &zero, BPF_NOEXIST)) {
+		log_msg(LOG_WARN, "fail-fast: cannot add a destination: %s", strerror(errno));
+		return;
+	}
+	slot->key = key;
+	snprintf(slot->ifname, sizeof(slot->ifname), "%s", ifname);
+	slot->used = true;
+	total_for(slot->ifname, family);
+	update_count(1);
+	log_transition("SIP peer enters fail-fast: its next hop failed, SIP packets to it are refused",
+		       slot, 0, true);
+}
+
+void failfast_unblock(uint8_t family, const uint8_t *addr)
+{
+	struct failfast_value v = {};
+	struct failfast_key key;
+	struct blocked *b;
+	int fd;
+
+	if (!failfast_active())
+		return;
+	make_key(&key, family, addr);
+	b = find(&key);
+	if (!b)
+		return;
+	fd = bpf_map__fd(skel->maps.failfast_dests);
+	bpf_map_lookup_elem(fd, &key, &v);
+	bpf_map_delete_elem(fd, &key);
+	if (total_for(b->ifname, family))
+		total_for(b->ifname, family)->retired += v.drops;
+	update_count(-1);
+	log_transition("SIP peer leaves fail-fast: its next hop answers again", b, v.drops, false);
+	b->used = false;
+}
+
+bool failfast_is_blocked(uint8_t family, const uint8_t *addr)
+{
+	struct failfast_key key;
+
+	make_key(&key, family, addr);
+	return find(&key) != NULL;
+}
+
+/* The cgroup v2 mount point, from /proc/mounts (hybrid hierarchies mount it at .../unified). */
+static int open_cgroup2_root(char *path, size_t len)
+{
+	FILE *f = setmntent("/proc/mounts", "r");
+	struct mntent *m;
+	int fd = -1;
+
+	if (!f)
+		return -errno;
+	while ((m = getmntent(f))) {
+		if (strcmp(m->mnt_type, "cgroup2"))
+			continue;
+		snprintf(path, len, "%s", m->mnt_dir);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		break;
+	}
+	endmntent(f);
+	return fd >= 0 ? fd : -ENOENT;
+}
+
+static int own_netns_cookie(uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int failfast_start(struct agent *ag)
+{
+	char cgroup[256], reason[320];
+	uint64_t cookie = 0;
+	int cg_fd, err;
+
+	blocked_peers = metrics_gauge(ag->reg, "sipwatch_neigh_failfast_peers",
+				      "SIP destinations whose SIP packets are refused now (--neigh.fail-fast).",
+				      NO_LABELS);
+	metric_set(blocked_peers, NO_LABELS, 0);
+	if (!ag->cfg.neigh_failfast)
+		return 0;
+	if (config_probe_disabled(&ag->cfg, PROBE_NAME)) {
+		probe_report(PROBE_NAME, false, "disabled by --probe.disable");
+		return 0;
+	}
+	/* The namespace filter needs bpf_get_netns_cookie() in cgroup_skb programs. */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) != 1 ||
+	    own_netns_cookie(&cookie)) {
+		probe_report(PROBE_NAME, false,
+			     "this kernel offers no network-namespace cookie to cgroup_skb programs");
+		return 0;
+	}
+	cg_fd = open_cgroup2_root(cgroup, sizeof(cgroup));
+	if (cg_fd < 0) {
+		probe_report(PROBE_NAME, false, "no cgroup v2 hierarchy is mounted");
+		return 0;
+	}
+	skel = failfast_bpf__open();
+	if (!skel) {
+		close(cg_fd);
+		return -errno;
+	}
+	skel->rodata->cfg = ag->bpf_cfg;
+	skel->rodata->netns_cookie = cookie;
+	err = failfast_bpf__load(skel);
+	if (!err) {
+		link = bpf_program__attach_cgroup(skel->progs.failfast_egress, cg_fd);
+		err = link ? 0 : -errno;
+	}
+	close(cg_fd);
+	if (err) {
+		snprintf(reason, sizeof(reason), "cannot attach at cgroup %s: %s", cgroup, strerror(-err));
+		probe_report(PROBE_NAME, false, reason);
+		failfast_bpf__destroy(skel);
+		skel = NULL;
+		return 0;
+	}
+	probes_track_program(skel->progs.failfast_egress);
+	probe_report(PROBE_NAME, true, NULL);
+	log_msg(LOG_INFO, "fail-fast active at cgroup %s egress", cgroup);
+	return 0;
+}
+
+static void failfast_collect(struct agent *ag)
+{
+	struct metric_family *dropped = metrics_find(ag->reg, "sipwatch_neigh_dropped_packets_total");
+	int fd, n = 0;
+
+	if (!failfast_active())
+		return;
+	fd = bpf_map__fd(skel->maps.failfast_dests);
+	for (int t = 0; t < nr_totals; t++) {
+		uint64_t sum = totals[t].retired;
+
+		for (size_t i = 0; i < FAILFAST_MAX_DESTS; i++) {
+			struct failfast_value v = {};
+
+			if (!blocked[i].used || blocked[i].key.family != totals[t].family ||
+			    strcmp(blocked[i].ifname, totals[t].ifname))
+				continue;
+			bpf_map_lookup_elem(fd, &blocked[i].key, &v);
+			sum += v.drops;
+		}
+		metric_set(dropped,
+			   LABELS(totals[t].ifname, family_name(totals[t].family), "fail_fast"),
+			   (double)sum);
+	}
+	for (size_t i = 0; i < FAILFAST_MAX_DESTS; i++)
+		n += blocked[i].used;
+	metric_set(blocked_peers, NO_LABELS, n);
+}
+
+static void failfast_stop(struct agent *ag)
+{
+	bpf_link__destroy(link);
+	link = NULL;
+	failfast_bpf__destroy(skel);
+	skel = NULL;
+	memset(blocked, 0, sizeof(blocked));
+	nr_totals = 0;
+}
+
+const struct concern failfast_concern = {
+	.name = "failfast",
+	.start = failfast_start,
+	.collect = failfast_collect,
+	.stop = failfast_stop,
+};
