@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Every concern the agent runs, in start order. */
 #include "agent.h"
+#include "failfast.h"
 #include "neigh.h"
+#include "refresh.h"
 #include "sendq.h"
 
 const struct concern *const agent_concerns[] = {
-    &neigh_concern,
-    &sendq_concern,
-    NULL,
+    &neigh_concern, &sendq_concern, &failfast_concern, &refresh_concern, NULL,
 };

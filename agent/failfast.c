@@ -30,7 +30,7 @@ struct blocked {
 };
 
 static struct failfast_bpf *skel;
-static struct bpf_link *link;
+static struct bpf_link *egress_link;
 static struct blocked blocked[FAILFAST_MAX_DESTS];
 static struct metric_family *blocked_peers;
 
@@ -50,7 +50,7 @@ static int nr_totals;
 
 bool failfast_active(void)
 {
-	return skel && link;
+	return skel && egress_link;
 }
 
 static void make_key(struct failfast_key *key, uint8_t family, const uint8_t *addr)
@@ -78,7 +78,8 @@ static void log_transition(const char *msg, const struct blocked *b, uint64_t dr
 	char addr[INET6_ADDRSTRLEN];
 	struct log_line l;
 
-	inet_ntop(b->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, b->key.addr, addr, sizeof(addr));
+	inet_ntop(b->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, b->key.addr, addr,
+		  sizeof(addr));
 	incident_begin(&l, enter ? "fail_fast_enter" : "fail_fast_leave", msg);
 	log_str(&l, "ifname", b->ifname);
 	log_str(&l, "family", family_name(b->key.family));
@@ -133,8 +134,9 @@ void failfast_block(uint8_t family, const uint8_t *addr, const char *ifname)
 	slot->used = true;
 	total_for(slot->ifname, family);
 	update_count(1);
-	log_transition("SIP peer enters fail-fast: its next hop failed, SIP packets to it are refused",
-		       slot, 0, true);
+	log_transition(
+	    "SIP peer enters fail-fast: its next hop failed, SIP packets to it are refused", slot,
+	    0, true);
 }
 
 void failfast_unblock(uint8_t family, const uint8_t *addr)
@@ -207,9 +209,9 @@ static int failfast_start(struct agent *ag)
 	uint64_t cookie = 0;
 	int cg_fd, err;
 
-	blocked_peers = metrics_gauge(ag->reg, "sipwatch_neigh_failfast_peers",
-				      "SIP destinations whose SIP packets are refused now (--neigh.fail-fast).",
-				      NO_LABELS);
+	blocked_peers = metrics_gauge(
+	    ag->reg, "sipwatch_neigh_failfast_peers",
+	    "SIP destinations whose SIP packets are refused now (--neigh.fail-fast).", NO_LABELS);
 	metric_set(blocked_peers, NO_LABELS, 0);
 	if (!ag->cfg.neigh_failfast)
 		return 0;
@@ -218,10 +220,12 @@ static int failfast_start(struct agent *ag)
 		return 0;
 	}
 	/* The namespace filter needs bpf_get_netns_cookie() in cgroup_skb programs. */
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) != 1 ||
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) !=
+		1 ||
 	    own_netns_cookie(&cookie)) {
-		probe_report(PROBE_NAME, false,
-			     "this kernel offers no network-namespace cookie to cgroup_skb programs");
+		probe_report(
+		    PROBE_NAME, false,
+		    "this kernel offers no network-namespace cookie to cgroup_skb programs");
 		return 0;
 	}
 	cg_fd = open_cgroup2_root(cgroup, sizeof(cgroup));
@@ -238,12 +242,13 @@ static int failfast_start(struct agent *ag)
 	skel->rodata->netns_cookie = cookie;
 	err = failfast_bpf__load(skel);
 	if (!err) {
-		link = bpf_program__attach_cgroup(skel->progs.failfast_egress, cg_fd);
-		err = link ? 0 : -errno;
+		egress_link = bpf_program__attach_cgroup(skel->progs.failfast_egress, cg_fd);
+		err = egress_link ? 0 : -errno;
 	}
 	close(cg_fd);
 	if (err) {
-		snprintf(reason, sizeof(reason), "cannot attach at cgroup %s: %s", cgroup, strerror(-err));
+		snprintf(reason, sizeof(reason), "cannot attach at cgroup %s: %s", cgroup,
+			 strerror(-err));
 		probe_report(PROBE_NAME, false, reason);
 		failfast_bpf__destroy(skel);
 		skel = NULL;
@@ -257,7 +262,8 @@ static int failfast_start(struct agent *ag)
 
 static void failfast_collect(struct agent *ag)
 {
-	struct metric_family *dropped = metrics_find(ag->reg, "sipwatch_neigh_dropped_packets_total");
+	struct metric_family *dropped =
+	    metrics_find(ag->reg, "sipwatch_neigh_dropped_packets_total");
 	int fd, n = 0;
 
 	if (!failfast_active())
@@ -286,8 +292,8 @@ static void failfast_collect(struct agent *ag)
 
 static void failfast_stop(struct agent *ag)
 {
-	bpf_link__destroy(link);
-	link = NULL;
+	bpf_link__destroy(egress_link);
+	egress_link = NULL;
 	failfast_bpf__destroy(skel);
 	skel = NULL;
 	memset(blocked, 0, sizeof(blocked));
@@ -295,8 +301,8 @@ static void failfast_stop(struct agent *ag)
 }
 
 const struct concern failfast_concern = {
-	.name = "failfast",
-	.start = failfast_start,
-	.collect = failfast_collect,
-	.stop = failfast_stop,
+    .name = "failfast",
+    .start = failfast_start,
+    .collect = failfast_collect,
+    .stop = failfast_stop,
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "options.h"
 
+#include "refresh.h"
+
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -137,12 +139,14 @@ static int parse_probe_disable(struct config *cfg, const char *v, char *err, siz
 }
 
 /* A duration: a positive number with a unit, us, ms or s ("500ms", "1.5s"). */
-static int parse_duration_ns(uint64_t *dst, const char *v, char *err, size_t errlen)
+/* A duration with a unit (us, ms, s, m, h), more than 0 and under @limit_ns (@limit_text). */
+static int parse_duration_ns(uint64_t *dst, const char *v, double limit_ns, const char *limit_text,
+			     char *err, size_t errlen)
 {
 	static const struct {
 		const char *unit;
 		double ns;
-	} units[] = {{"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+	} units[] = {{"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 	char *end;
 	double x;
 
@@ -151,19 +155,68 @@ static int parse_duration_ns(uint64_t *dst, const char *v, char *err, size_t err
 	if (!errno && end != v && x > 0) {
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			if (!strcmp(end, units[i].unit) && x * units[i].ns >= 1 &&
-			    x * units[i].ns < 3600e9) {
+			    x * units[i].ns < limit_ns) {
 				*dst = (uint64_t)(x * units[i].ns + 0.5);
 				return 0;
 			}
 		}
 	}
-	snprintf(err, errlen, "expected a duration like 500ms or 2s (under 1h), got \"%s\"", v);
+	snprintf(err, errlen, "expected a duration like 500ms, 2s or 10m (at most 24h), got \"%s\"",
+		 v);
 	return -1;
 }
 
 static int parse_stall_threshold(struct config *cfg, const char *v, char *err, size_t errlen)
 {
-	return parse_duration_ns(&cfg->stall_threshold_ns, v, err, errlen);
+	return parse_duration_ns(&cfg->stall_threshold_ns, v, 3600e9, "1h", err, errlen);
+}
+
+static int parse_neigh_refresh(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	enum refresh_mode m;
+
+	if (refresh_mode_parse(v, &m)) {
+		snprintf(err, errlen, "expected off, use or managed, got \"%s\"", v);
+		return -1;
+	}
+	cfg->neigh_refresh = m;
+	return 0;
+}
+
+static int parse_neigh_refresh_window(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	uint64_t ns;
+
+	if (parse_duration_ns(&ns, v, 86400e9, "24h", err, errlen))
+		return -1;
+	if (ns < 1000000000ULL) {
+		snprintf(err, errlen, "must be at least 1s, got \"%s\"", v);
+		return -1;
+	}
+	cfg->neigh_refresh_window_ms = ns / 1000000;
+	return 0;
+}
+
+static int parse_neigh_refresh_rate(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	char *end;
+	double rate;
+
+	errno = 0;
+	rate = strtod(v, &end);
+	if (errno || end == v || *end || !(rate > 0) || rate > 1000) {
+		snprintf(err, errlen,
+			 "expected refreshes per second, more than 0 and at most 1000, got \"%s\"",
+			 v);
+		return -1;
+	}
+	cfg->neigh_refresh_rate = rate;
+	return 0;
+}
+
+static int parse_neigh_failfast(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_bool(&cfg->neigh_failfast, v, err, errlen);
 }
 
 static int parse_neigh_incident_interval(struct config *cfg, const char *v, char *err,
@@ -210,6 +263,19 @@ const struct option_def option_table[] = {
      "Log identical neighbour-failure incidents (same interface and address) at most once per "
      "this many seconds (0: every one); the rest are counted.",
      parse_neigh_incident_interval},
+    {"neigh.refresh", "MODE", "off",
+     "Proactive ARP/NDP refresh of SIP peers' next hops: off, use (re-probe STALE/FAILED entries) "
+     "or managed (kernel keeps them resolved, 5.16+).",
+     parse_neigh_refresh},
+    {"neigh.refresh-window", "DURATION", "10m",
+     "A SIP peer seen this recently is a refresh candidate.", parse_neigh_refresh_window},
+    {"neigh.refresh-rate", "PER_SECOND", "2",
+     "At most this many refresh requests per second (token bucket): ARP/NDP floods hurt switches.",
+     parse_neigh_refresh_rate},
+    {"neigh.fail-fast", NULL, "false",
+     "Refuse SIP packets to peers whose next hop the kernel found FAILED, instead of letting them "
+     "hold the SIP socket's send buffer.",
+     parse_neigh_failfast},
 };
 const size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 

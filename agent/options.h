@@ -27,6 +27,10 @@ struct config {
 	char probe_disable[512];     /* comma-separated probe names not to attach */
 	uint64_t stall_threshold_ns; /* --stall.threshold: a send call this slow is a stall */
 	unsigned int neigh_incident_interval; /* seconds between identical neigh incident lines */
+	int neigh_refresh;		      /* enum refresh_mode (agent/refresh.h) */
+	uint64_t neigh_refresh_window_ms;     /* a SIP peer active this recently is a candidate */
+	double neigh_refresh_rate;	      /* refresh requests per second, at most */
+	bool neigh_failfast;
 };
 
 struct option_def {

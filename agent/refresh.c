@@ -17,7 +17,7 @@
 #include "log.h"
 #include "probes.h"
 
-#define MAX_ENTRIES 4096
+#define MAX_ENTRIES	 4096
 #define MAX_PEERS_BEHIND 8
 /* A refresh's outcome is what the entry becomes within this time (DELAY 5 s + 3 probes). */
 #define OUTCOME_WINDOW_MS 15000
@@ -181,7 +181,8 @@ static int send_neigh_request(const struct entry *e, bool use, int managed, uint
 	struct ndmsg *ndm;
 
 	nlh->nlmsg_type = RTM_NEWNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | (e->exists ? 0 : NLM_F_CREATE);
+	nlh->nlmsg_flags =
+	    NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | (e->exists ? 0 : NLM_F_CREATE);
 	nlh->nlmsg_seq = ++request_seq;
 	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
 	ndm->ndm_family = e->family;
@@ -227,7 +228,8 @@ static void refresh_entry(struct entry *e, uint64_t now)
 
 static void set_managed(struct entry *e, bool on)
 {
-	/* Setting keeps the entry's state; clearing leaves it STALE, as a dynamic entry would be. */
+	/* Setting keeps the entry's state; clearing leaves it STALE, as a dynamic entry would be.
+	 */
 	int err = send_neigh_request(e, false, on, on ? e->state : NUD_STALE);
 
 	if (err) {
@@ -266,14 +268,16 @@ static void record_outcome(struct entry *e)
 	if (!e->outcome_pending_since_ms || !(e->state & (NUD_REACHABLE | NUD_FAILED)))
 		return;
 	e->outcome_pending_since_ms = 0;
-	metric_add(outcomes,
-		   LABELS(family_name(e->family), e->state == NUD_REACHABLE ? "reachable" : "failed"), 1);
+	metric_add(
+	    outcomes,
+	    LABELS(family_name(e->family), e->state == NUD_REACHABLE ? "reachable" : "failed"), 1);
 	if (e->state != NUD_FAILED)
 		return;
 	format_addr(e, addr, sizeof(addr));
 	if_indextoname((unsigned)e->ifindex, ifname);
 	incident_begin(&l, "refresh_dead_peer",
-		       "SIP peer's next hop failed a background refresh: it is dead before the PBX sends to it");
+		       "SIP peer's next hop failed a background refresh: it is dead before the PBX "
+		       "sends to it");
 	log_str(&l, "ifname", ifname);
 	log_str(&l, "family", family_name(e->family));
 	log_str(&l, "address", addr);
@@ -293,10 +297,10 @@ static int on_neigh_msg(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6)
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(*ndm))
-		if (mnl_attr_get_type(attr) == NDA_DST &&
-		    mnl_attr_get_payload_len(attr) == addr_len(ndm->ndm_family))
-			dst = mnl_attr_get_payload(attr);
+	mnl_attr_for_each(attr, nlh, sizeof(*ndm)) if (mnl_attr_get_type(attr) == NDA_DST &&
+						       mnl_attr_get_payload_len(attr) ==
+							   addr_len(ndm->ndm_family)) dst =
+	    mnl_attr_get_payload(attr);
 	if (!dst)
 		return MNL_CB_OK;
 	/* Only entries that are candidates (SIP next hops) matter; others are not tracked. */
@@ -336,7 +340,8 @@ static void read_socket(struct mnl_socket *nl)
 		}
 	}
 	if (n < 0 && errno == ENOBUFS)
-		log_msg(LOG_WARN, "neighbour notifications overran the socket buffer; states resync on the next change");
+		log_msg(LOG_WARN, "neighbour notifications overran the socket buffer; states "
+				  "resync on the next change");
 }
 
 static void on_events_readable(struct agent *ag, void *ctx)
@@ -366,8 +371,8 @@ static void query_entry(const struct entry *e)
 	mnl_socket_sendto(nl_requests, nlh, nlh->nlmsg_len);
 }
 
-void refresh_note_candidate(int ifindex, uint8_t family, const uint8_t *nexthop, const uint8_t *peer,
-			    uint64_t until_ms)
+void refresh_note_candidate(int ifindex, uint8_t family, const uint8_t *nexthop,
+			    const uint8_t *peer, uint64_t until_ms)
 {
 	struct entry *e;
 	bool fresh;
@@ -426,9 +431,9 @@ static void tick_entry(struct entry *e, uint64_t now)
 		return;
 	}
 	/*
-	 * "use" (and managed entries that failed anyway): STALE entries are re-probed before the PBX
-	 * needs them; FAILED ones are re-probed so a peer that comes back is noticed (and leaves
-	 * fail-fast). Never more often than the shortest reachable time.
+	 * "use" (and managed entries that failed anyway): STALE entries are re-probed before the
+	 * PBX needs them; FAILED ones are re-probed so a peer that comes back is noticed (and
+	 * leaves fail-fast). Never more often than the shortest reachable time.
 	 */
 	due = (e->state == NUD_STALE || e->state == NUD_FAILED || !e->exists) &&
 	      now - e->last_refresh_ms >= min_refresh_interval_ms(e);
@@ -486,20 +491,24 @@ static struct mnl_socket *open_rtnl(unsigned int groups)
 
 static int refresh_start(struct agent *ag)
 {
-	refreshes = metrics_counter(ag->reg, "sipwatch_neigh_refreshes_total",
-				    "Neighbour refresh requests sent to the kernel for SIP next hops "
-				    "(NTF_USE re-probes, or entries marked managed).",
-				    LABELS("family"));
-	outcomes = metrics_counter(ag->reg, "sipwatch_neigh_refresh_outcomes_total",
-				   "What re-probed entries became: reachable, or failed (a dead peer found "
-				   "before the PBX sent to it).",
-				   LABELS("family", "outcome"));
-	skipped = metrics_counter(ag->reg, "sipwatch_neigh_refreshes_skipped_total",
-				  "Refreshes that were due but not sent (rate_limit: --neigh.refresh-rate).",
-				  LABELS("reason"));
-	errors = metrics_counter(ag->reg, "sipwatch_neigh_refresh_errors_total",
-				 "Neighbour requests the kernel refused (eperm, enoent, enodev, einval, other).",
-				 LABELS("error"));
+	refreshes =
+	    metrics_counter(ag->reg, "sipwatch_neigh_refreshes_total",
+			    "Neighbour refresh requests sent to the kernel for SIP next hops "
+			    "(NTF_USE re-probes, or entries marked managed).",
+			    LABELS("family"));
+	outcomes = metrics_counter(
+	    ag->reg, "sipwatch_neigh_refresh_outcomes_total",
+	    "What re-probed entries became: reachable, or failed (a dead peer found "
+	    "before the PBX sent to it).",
+	    LABELS("family", "outcome"));
+	skipped = metrics_counter(
+	    ag->reg, "sipwatch_neigh_refreshes_skipped_total",
+	    "Refreshes that were due but not sent (rate_limit: --neigh.refresh-rate).",
+	    LABELS("reason"));
+	errors = metrics_counter(
+	    ag->reg, "sipwatch_neigh_refresh_errors_total",
+	    "Neighbour requests the kernel refused (eperm, enoent, enodev, einval, other).",
+	    LABELS("error"));
 	metric_set(skipped, LABELS("rate_limit"), 0);
 	mode = ag->cfg.neigh_refresh;
 	failfast_wanted = ag->cfg.neigh_failfast;
@@ -508,11 +517,13 @@ static int refresh_start(struct agent *ag)
 	if (mode == REFRESH_OFF && !failfast_wanted)
 		return 0;
 	if (mode == REFRESH_MANAGED && !kernel_has_managed_neigh(ag)) {
-		log_msg(LOG_WARN, "--neigh.refresh=managed: this kernel has no managed neighbour entries "
-				  "(5.16+); falling back to use");
+		log_msg(LOG_WARN,
+			"--neigh.refresh=managed: this kernel has no managed neighbour entries "
+			"(5.16+); falling back to use");
 		mode = REFRESH_USE;
 	}
-	token_bucket_init(&bucket, ag->cfg.neigh_refresh_rate, ag->cfg.neigh_refresh_rate, now_ms());
+	token_bucket_init(&bucket, ag->cfg.neigh_refresh_rate, ag->cfg.neigh_refresh_rate,
+			  now_ms());
 	nl_events = open_rtnl(1U << (RTNLGRP_NEIGH - 1));
 	nl_requests = open_rtnl(0);
 	if (!nl_events || !nl_requests) {
@@ -524,7 +535,9 @@ static int refresh_start(struct agent *ag)
 	agent_watch_fd(ag, mnl_socket_get_fd(nl_requests), on_requests_readable, NULL);
 	probe_report("neigh_refresh", true, NULL);
 	log_msg(LOG_INFO, "neighbour refresh: mode %s, at most %.3g per second, window %llus%s",
-		mode == REFRESH_USE ? "use" : mode == REFRESH_MANAGED ? "managed" : "off",
+		mode == REFRESH_USE	  ? "use"
+		: mode == REFRESH_MANAGED ? "managed"
+					  : "off",
 		ag->cfg.neigh_refresh_rate, (unsigned long long)(window_ms / 1000),
 		failfast_wanted ? ", fail-fast on" : "");
 	return 0;
@@ -545,8 +558,8 @@ static void refresh_stop(struct agent *ag)
 }
 
 const struct concern refresh_concern = {
-	.name = "refresh",
-	.start = refresh_start,
-	.tick = refresh_tick,
-	.stop = refresh_stop,
+    .name = "refresh",
+    .start = refresh_start,
+    .tick = refresh_tick,
+    .stop = refresh_stop,
 };

@@ -26,9 +26,10 @@ enum refresh_mode { REFRESH_OFF, REFRESH_USE, REFRESH_MANAGED };
 
 int refresh_mode_parse(const char *s, enum refresh_mode *out);
 
-/* A SIP peer was active: its next hop (@family, @addr on @ifindex) is a candidate until @until_ms. */
-void refresh_note_candidate(int ifindex, uint8_t family, const uint8_t *nexthop, const uint8_t *peer,
-			    uint64_t until_ms);
+/* A SIP peer was active: its next hop (@family, @addr on @ifindex) is a candidate until @until_ms.
+ */
+void refresh_note_candidate(int ifindex, uint8_t family, const uint8_t *nexthop,
+			    const uint8_t *peer, uint64_t until_ms);
 
 /* Token bucket: @rate tokens per second, at most @burst stored. Exposed for the unit tests. */
 struct token_bucket {

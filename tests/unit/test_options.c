@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "options.h"
+#include "refresh.h"
 
 static char errbuf[4096];
 
@@ -49,6 +50,10 @@ static void test_defaults(void **state)
 	assert_false(cfg.netns_all);
 	assert_false(cfg.bpf_stats);
 	assert_int_equal(cfg.neigh_incident_interval, 60);
+	assert_int_equal(cfg.neigh_refresh, REFRESH_OFF);
+	assert_int_equal(cfg.neigh_refresh_window_ms, 600000);
+	assert_true(cfg.neigh_refresh_rate == 2);
+	assert_false(cfg.neigh_failfast);
 }
 
 static void test_values_both_spellings(void **state)
@@ -130,6 +135,17 @@ static void test_every_error_message(void **state)
 			   "expected whole seconds 0-86400");
 	expect_usage_error("--neigh.incident-interval=86401", "--neigh.incident-interval",
 			   "expected whole seconds 0-86400");
+	expect_usage_error("--neigh.refresh=always", "--neigh.refresh",
+			   "expected off, use or managed");
+	expect_usage_error("--neigh.refresh-window=10", "--neigh.refresh-window",
+			   "expected a duration like");
+	expect_usage_error("--neigh.refresh-window=500ms", "--neigh.refresh-window",
+			   "must be at least 1s");
+	expect_usage_error("--neigh.refresh-window=25h", "--neigh.refresh-window", "at most 24h");
+	expect_usage_error("--neigh.refresh-rate=0", "--neigh.refresh-rate", "more than 0");
+	expect_usage_error("--neigh.refresh-rate=fast", "--neigh.refresh-rate", "more than 0");
+	expect_usage_error("--neigh.refresh-rate=1001", "--neigh.refresh-rate", "at most 1000");
+	expect_usage_error("--neigh.fail-fast=on", "--neigh.fail-fast", "expected true or false");
 	expect_usage_error("--bogus", "--bogus", "unknown flag");
 	expect_usage_error("stray", "stray", "unexpected argument");
 }
