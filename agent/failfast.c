@@ -4,13 +4,12 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <mntent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "failfast.skel.h"
 #include "failfast_abi.h"
 #include "log.h"
@@ -170,26 +169,6 @@ bool failfast_is_blocked(uint8_t family, const uint8_t *addr)
 	return find(&key) != NULL;
 }
 
-/* The cgroup v2 mount point, from /proc/mounts (hybrid hierarchies mount it at .../unified). */
-static int open_cgroup2_root(char *path, size_t len)
-{
-	FILE *f = setmntent("/proc/mounts", "r");
-	struct mntent *m;
-	int fd = -1;
-
-	if (!f)
-		return -errno;
-	while ((m = getmntent(f))) {
-		if (strcmp(m->mnt_type, "cgroup2"))
-			continue;
-		snprintf(path, len, "%s", m->mnt_dir);
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		break;
-	}
-	endmntent(f);
-	return fd >= 0 ? fd : -ENOENT;
-}
-
 static int own_netns_cookie(uint64_t *cookie)
 {
 	socklen_t len = sizeof(*cookie);
@@ -228,9 +207,11 @@ static int failfast_start(struct agent *ag)
 		    "this kernel offers no network-namespace cookie to cgroup_skb programs");
 		return 0;
 	}
-	cg_fd = open_cgroup2_root(cgroup, sizeof(cgroup));
+	cg_fd = cgroup2_root_open(cgroup, sizeof(cgroup));
 	if (cg_fd < 0) {
-		probe_report(PROBE_NAME, false, "no cgroup v2 hierarchy is mounted");
+		snprintf(reason, sizeof(reason), "no cgroup v2 root to attach to: %s",
+			 strerror(-cg_fd));
+		probe_report(PROBE_NAME, false, reason);
 		return 0;
 	}
 	skel = failfast_bpf__open();
