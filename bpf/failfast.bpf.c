@@ -12,8 +12,8 @@
 #include <bpf/bpf_endian.h>
 #include "failfast_abi.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
+#define ETH_P_IP    0x0800
+#define ETH_P_IPV6  0x86DD
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 
