@@ -229,15 +229,28 @@ static bool episode_open_in_map(uint64_t neigh, uint32_t gen, void *ctx)
 	return t.gen == gen && t.state == SW_NUD_INCOMPLETE;
 }
 
+/* The whole holdings map, in one batch call where the kernel has it (5.6+), else key by key. */
 static int snapshot_holds(void)
 {
+	static struct neigh_hold_key keys[MAX_HOLDS_SNAPSHOT];
+	static struct neigh_hold vals[MAX_HOLDS_SNAPSHOT];
 	struct neigh_hold_key key, next;
+	__u64 batch = 0;
+	__u32 count = MAX_HOLDS_SNAPSHOT;
 	void *prev = NULL;
-	int fd, n = 0;
+	int fd, n = 0, err;
 
 	if (!skel || !holds_snap)
 		return 0;
 	fd = bpf_map__fd(skel->maps.neigh_holds);
+	err = bpf_map_lookup_batch(fd, NULL, &batch, keys, vals, &count, NULL);
+	if (!err || errno == ENOENT) { /* ENOENT: the map ended within this batch */
+		for (__u32 i = 0; i < count; i++) {
+			holds_snap[i].key = keys[i];
+			holds_snap[i].hold = vals[i];
+		}
+		return (int)count;
+	}
 	while (n < MAX_HOLDS_SNAPSHOT && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
@@ -303,7 +316,7 @@ static int route_sockets(struct agent *ag, struct http_request *req, struct strb
 	struct neigh_hold_snapshot socks[ROUTE_MAX_SOCKETS];
 	const char *arg = http_query_arg(req, "since");
 	uint64_t now = monotonic_ns(), window = 300, since;
-	int n = snapshot_holds(), nr_socks = 0;
+	int n, nr_socks = 0;
 
 	if (arg) {
 		char *end;
@@ -316,6 +329,11 @@ static int route_sockets(struct agent *ag, struct http_request *req, struct strb
 		}
 	}
 	since = now > window * 1000000000ull ? now - window * 1000000000ull : 0;
+	*content_type = "application/json";
+	strbuf_puts(out, "{\"held_now\":[");
+	neigh_for_each_sip_held(put_held_now, &(struct held_now_json){.out = out});
+	strbuf_puts(out, "],\"sockets\":[");
+	n = snapshot_holds();
 	/* One row per socket (its first holding stands for its identity). */
 	for (int i = 0; i < n && nr_socks < ROUTE_MAX_SOCKETS; i++) {
 		int j;
@@ -326,14 +344,12 @@ static int route_sockets(struct agent *ag, struct http_request *req, struct strb
 		if (j == nr_socks)
 			socks[nr_socks++] = holds_snap[i];
 	}
-	*content_type = "application/json";
-	strbuf_puts(out, "{\"held_now\":[");
-	neigh_for_each_sip_held(put_held_now, &(struct held_now_json){.out = out});
-	strbuf_puts(out, "],\"sockets\":[");
 	for (int i = 0, first = 1; i < nr_socks; i++) {
 		const struct neigh_hold *h = &socks[i].hold;
 		char comm[sizeof(h->comm) + 1];
-		int k = neigh_socket_holdings(socks[i].key.sk, since, holdings, ROUTE_MAX_HOLDINGS);
+		int k =
+		    neigh_holdings_select(holds_snap, n, socks[i].key.sk, since,
+					  episode_open_in_map, NULL, holdings, ROUTE_MAX_HOLDINGS);
 
 		if (!k)
 			continue;

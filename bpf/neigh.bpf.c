@@ -420,7 +420,14 @@ static __always_inline void note_queued(const struct neighbour *n, struct neigh_
 		__builtin_memcpy(fresh.addr, t->addr, sizeof(fresh.addr));
 		fresh.family = t->family;
 		if (sk) {
-			fresh.proto = BPF_CORE_READ(sk, sk_protocol);
+			__u8 sk_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+			/* Request and time-wait sockets share only sock_common with a full
+			 * socket: no sk_protocol to read, and both are TCP. */
+			if (sk_state == TCP_NEW_SYN_RECV || sk_state == TCP_TIME_WAIT)
+				fresh.proto = IPPROTO_TCP;
+			else
+				fresh.proto = BPF_CORE_READ(sk, sk_protocol);
 			fresh.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 		}
 		if (h) { /* keep the socket's drop history across episodes */

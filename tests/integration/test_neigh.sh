@@ -78,8 +78,20 @@ check "INCOMPLETE -> REACHABLE observed in the histogram" \
 check "table entries: the live peer is reachable" \
 	ge "$(metric sipwatch_neigh_entries 'ifname="eth0",family="ipv4",state="reachable"')" 1
 
-stop_monitor
 body=$(scrape /metrics)
 check "exposition passes promtool check metrics" bash -c 'promtool check metrics <<<"$1" 2>&1 | tee /dev/stderr | [ -z "$(cat)" ]' _ "$body"
+stop_monitor
 agent_stop
 check "agent exits 0" [ $? -eq 0 ]
+
+# --- without the drop probe (a kernel with no drop reasons looks like this) ----------------------
+# IPv4 failed-queue drops are then counted like IPv6's: the queue length when the entry fails.
+agent_start --sip.ports=5060 --probe.disable=kfree_skb_neigh || { echo "FAIL: agent starts"; exit 1; }
+check "drop probe reported down" eq "$(metric sipwatch_probe_up 'probe="kfree_skb_neigh"')" 0
+check "the other neigh probes still up" eq "$(metric sipwatch_probe_up 'probe="neigh_')" 6
+sent=$(burst pbx 10.99.0.2:5060 7)
+check "burst to the dead peer again accepted" eq "$sent" 7
+check "IPv4 failed drops counted from the queue length" \
+	wait_metric 10 sipwatch_neigh_dropped_packets_total 'family="ipv4",reason="failed"' eq "$sent"
+agent_stop
+check "agent exits 0 (drop probe disabled)" [ $? -eq 0 ]

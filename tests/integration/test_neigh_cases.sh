@@ -122,7 +122,22 @@ check "...and counted as suppressed" eq "$(metric sipwatch_incidents_suppressed_
 check "failures = every FAILED transition ip monitor saw" \
 	eq "$(metric sipwatch_neigh_resolution_failures_total 'family="ipv4"')" "$(all_failed_v4)"
 
+agent_stop
+check "agent exits 0" [ $? -eq 0 ]
+
+# --- --netns.all: the other namespace's failures are counted, under its own netns label ----------
+agent_start --sip.ports=5060 --netns.all || { echo "FAIL: agent starts with --netns.all"; exit 1; }
+other_ino=$(in_host other readlink /proc/self/ns/net | tr -dc 0-9)
+burst other 10.99.0.10:5060 3 >/dev/null
+wait_for 10 bash -c "[ \$(grep -c '^10.99.0.10 .*FAILED' '$OMON') -ge 2 ]"
+check "--netns.all: the other namespace's failure counted under its netns" \
+	wait_metric 5 sipwatch_neigh_resolution_failures_total "netns=\"$other_ino\",ifname=\"eth0\",family=\"ipv4\"" eq 1
+check "--netns.all: its 3 parked datagrams counted as failed drops" \
+	wait_metric 5 sipwatch_neigh_dropped_packets_total "netns=\"$other_ino\",reason=\"failed\"" eq 3
+body=$(scrape /metrics)
+check "--netns.all exposition passes promtool check metrics" \
+	bash -c 'promtool check metrics <<<"$1" 2>&1 | tee /dev/stderr | [ -z "$(cat)" ]' _ "$body"
 kill "$MON_PID" "$OMON_PID" 2>/dev/null
 wait "$MON_PID" "$OMON_PID" 2>/dev/null
 agent_stop
-check "agent exits 0" [ $? -eq 0 ]
+check "agent exits 0 (--netns.all)" [ $? -eq 0 ]
