@@ -73,36 +73,27 @@ check "Prometheus loaded every alert rule" bash -c \
 	   "$(grep -c "^ *- alert:" "$3")" ]' _ "$(ns_of pbx)" "$PROM_URL" "$ROOT/dashboards/alerts.yml"
 up_is_1() { [ "$(promv 'up{job="sipwatch"}')" = 1 ]; }
 check "up{job=\"sipwatch\"} is 1" wait_for 30 up_is_1
-failed_before=$(promv 'sum(sipwatch_neigh_state_changes_total{state="failed"}) or vector(0)')
+before() { promv "sum($1) or vector(0)"; }
+failed_before=$(before 'sipwatch_neigh_state_changes_total{state="failed"}')
+failures_before=$(before sipwatch_neigh_resolution_failures_total)
+drops_before=$(before 'sipwatch_neigh_dropped_packets_total{reason="failed"}')
+stalls_before=$(before 'sipwatch_send_stalls_total{proto="udp",port="5060"}')
 
 # The scenario: two phones die; the PBX's blocking SIP socket keeps sending 1.2 KB messages to them
-# and to a live phone (300 messages, 30 s at most, each send at most 10 s).
+# and to a live phone (300 messages, 30 s at most).
 in_host dead1 ip link set eth0 down
 in_host dead2 ip link set eth0 down
-in_host pbx python3 - <<'PY' >"$TEST_TMP/sender.out"
-import socket, struct, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.99.0.1", 5060))
-s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 10, 0))
-body = b"x" * 1000
-msg = (b"OPTIONS sip:phone SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.1:5060\r\nContent-Length: %d\r\n\r\n"
-       % len(body)) + body
-worst, sent, deadline = 0.0, 0, time.monotonic() + 30
-for i in range(300):
-    if time.monotonic() > deadline:
-        break
-    t = time.monotonic()
-    try:
-        s.sendto(msg, (("10.99.0.3", "10.99.0.4", "10.99.0.2")[i % 3], 5060))
-        sent += 1
-    except OSError:
-        pass
-    worst = max(worst, time.monotonic() - t)
-print(f"sent={sent} worst_send_seconds={worst:.2f}")
-PY
+in_host pbx "$TOOLS/udp_burst" --count 300 --size 1200 --src-port 5060 --deadline 30 \
+	10.99.0.3:5060 10.99.0.4:5060 10.99.0.2:5060 >"$TEST_TMP/sender.out"
 echo "scenario: $(cat "$TEST_TMP/sender.out")"
 failed_rose() { gt "$(promv 'sum(sipwatch_neigh_state_changes_total{state="failed"})')" "${failed_before:-0}"; }
 check "the neighbour failure counter rose (both dead phones), seen through Prometheus" wait_for 30 failed_rose
+rose() { gt "$(promv "sum($1)")" "${2:-0}"; }
+check "sipwatch_neigh_resolution_failures_total rose" wait_for 10 rose sipwatch_neigh_resolution_failures_total "$failures_before"
+check "sipwatch_neigh_dropped_packets_total{reason=\"failed\"} rose" \
+	wait_for 10 rose 'sipwatch_neigh_dropped_packets_total{reason="failed"}' "$drops_before"
+check "sipwatch_send_stalls_total{proto=\"udp\",port=\"5060\"} rose" \
+	wait_for 10 rose 'sipwatch_send_stalls_total{proto="udp",port="5060"}' "$stalls_before"
 check "both dead phones counted as failed" \
 	ge "$(promv 'sum(sipwatch_neigh_state_changes_total{state="failed",family="ipv4"})')" 2
 incidents=$(scrape '/incidents?kind=neigh_failed')

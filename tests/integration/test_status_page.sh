@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The status page at "/" in a real browser (headless Chromium) while a SIP peer is dead: the page's
-# script fetches /metrics, /incidents and /peers and the dead peer shows up in the incident list and
-# the unreachable-peer table. The screenshot is kept in $BUILD/artifacts/status-page.png.
+# The status page at "/" in a real browser (headless Chromium) while two SIP phones are dead and the
+# PBX's SIP socket stalled on them: the page's script fetches /metrics, /incidents and /peers, and
+# the dead peers show up in the incident list and the unreachable-peer table, next to the stall.
+# The screenshot is kept in $BUILD/artifacts/status-page.png.
 source "$(dirname "$0")/lib.sh"
 
 ARTIFACTS=$ROOT/$BUILD/artifacts
@@ -14,34 +15,27 @@ fi
 lan_up
 host_add pbx 1
 host_add phone 2
-host_add deadphone 3
+host_add dead1 3
+host_add dead2 4
 agent_start --sip.ports=5060 || { echo "FAIL: agent starts"; exit 1; }
 
-# A phone that crashed: its link is down, so nobody answers ARP for 10.99.0.3.
-in_host deadphone ip link set eth0 down
-# The PBX's shared SIP socket sends to a live phone and to the dead one (5 messages each, once).
-in_host pbx python3 - <<'PY'
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.99.0.1", 5060))
-s.setblocking(False)
-msg = b"OPTIONS sip:phone SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.1:5060\r\nContent-Length: 0\r\n\r\n"
-for _ in range(5):
-    for peer in ("10.99.0.2", "10.99.0.3"):
-        try:
-            s.sendto(msg, (peer, 5060))
-        except BlockingIOError:
-            pass
-PY
+# Two phones that crashed: their links are down, so nobody answers ARP for 10.99.0.3 and .4. The
+# PBX's shared, blocking SIP socket sends to them and to a live phone: it stalls (~3 s).
+in_host dead1 ip link set eth0 down
+in_host dead2 ip link set eth0 down
+in_host pbx "$TOOLS/udp_burst" --count 150 --size 1200 --src-port 5060 --deadline 20 \
+	10.99.0.3:5060 10.99.0.4:5060 10.99.0.2:5060 >/dev/null
 dead_peer_incident() { scrape '/incidents?kind=neigh_failed' | grep -q '"address":"10.99.0.3"'; }
 check "the dead phone's resolution failure is an incident" wait_for 15 dead_peer_incident
+stall_incident() { scrape '/incidents?kind=send_stall' | grep -q '"port":"5060"'; }
+check "the stall is an incident" wait_for 15 stall_incident
 
 # Chromium, inside the PBX namespace (the agent listens on its loopback). The virtual-time budget
 # lets the page's script run its fetches and render before the DOM is dumped.
 browser() {
 	in_host pbx timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
 		--disable-background-networking --disable-component-update --disable-sync --no-first-run \
-		--user-data-dir="$TEST_TMP/chromium" --virtual-time-budget=10000 --window-size=1280,1000 \
+		--user-data-dir="$TEST_TMP/chromium" --virtual-time-budget=10000 --window-size=1280,800 \
 		"$@" "$(agent_url /)" 2>>"$TEST_TMP/chromium.log"
 }
 dom=$(browser --dump-dom)
@@ -50,7 +44,9 @@ printf '%s\n' "$dom" >"$TEST_TMP/dom.html"
 incident_row=$(grep -o '<tr data-kind="neigh_failed">.*' <<<"$dom" | sed 's|</tr>.*||')
 check "the page's script ran and rendered the incident table" grep -q '<tr data-kind=' <<<"$dom"
 check "the dead peer appears in the incident list" grep -q '10\.99\.0\.3' <<<"$incident_row"
-check "the dead peer is listed as unreachable" grep -q 'class="unreachable-peer" data-peer="10.99.0.3"' <<<"$dom"
+check "the stall appears in the incident list" grep -q '<tr data-kind="send_stall">' <<<"$dom"
+check "the dead peers are listed as unreachable" bash -c \
+	'grep -q "class=\"unreachable-peer\" data-peer=\"10.99.0.3\"" <<<"$1" && grep -q "class=\"unreachable-peer\" data-peer=\"10.99.0.4\"" <<<"$1"' _ "$dom"
 check "the live phone is not listed as unreachable" bash -c '! grep -q "data-peer=\"10.99.0.2\"" <<<"$1"' _ "$dom"
 check "probes rendered from /metrics, all up" \
 	bash -c 'grep -q "class=\"chip up\" data-probe=\"neigh_update\"" <<<"$1" && ! grep -q "chip down" <<<"$1"' _ "$dom"
