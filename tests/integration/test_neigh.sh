@@ -73,10 +73,20 @@ check "IPv6 incident names the address and port" \
 
 # --- resolution latency: a live peer answers ------------------------------------------------------
 in_host pbx ping -c 1 -W 1 10.99.0.3 >/dev/null
-check "INCOMPLETE -> REACHABLE observed in the histogram" \
-	wait_metric 5 sipwatch_neigh_resolution_duration_seconds_count 'family="ipv4"' ge 1
+# The only IPv4 resolution that got an answer in this namespace.
+check "INCOMPLETE -> REACHABLE observed once in the histogram" \
+	wait_metric 5 sipwatch_neigh_resolution_duration_seconds_count 'family="ipv4"' eq 1
+check "its duration is positive" gt "$(metric sipwatch_neigh_resolution_duration_seconds_sum 'family="ipv4"')" 0
 check "table entries: the live peer is reachable" \
 	ge "$(metric sipwatch_neigh_entries 'ifname="eth0",family="ipv4",state="reachable"')" 1
+# The kernel's own view (ip neigh) as ground truth for the table gauges.
+check "table entries: as many as ip neigh lists" \
+	eq "$(metric sipwatch_neigh_entries)" "$(in_host pbx ip neigh show nud all | wc -l)"
+check "table entries: the failed ones as ip neigh lists them" \
+	eq "$(metric sipwatch_neigh_entries 'state="failed"')" "$(in_host pbx ip neigh show nud failed | wc -l)"
+thresh3() { in_host pbx ip ntable show name "$1" | sed -n 's/.*thresh3 \([0-9]*\).*/\1/p'; }
+check "table limit = arp_cache thresh3" eq "$(metric sipwatch_neigh_table_limit 'family="ipv4"')" "$(thresh3 arp_cache)"
+check "table limit = ndisc_cache thresh3" eq "$(metric sipwatch_neigh_table_limit 'family="ipv6"')" "$(thresh3 ndisc_cache)"
 
 body=$(scrape /metrics)
 check "exposition passes promtool check metrics" bash -c 'promtool check metrics <<<"$1" 2>&1 | tee /dev/stderr | [ -z "$(cat)" ]' _ "$body"
