@@ -112,6 +112,9 @@ for alert in SipwatchSipPeersUnreachable SipwatchSipSendStalls; do
 	expr=$(alert_expr "$alert")
 	check "alert expression $alert returns series" wait_for 20 has_series "$expr"
 done
+# SipwatchSipSendStalls has no `for:`: Prometheus's own rule evaluation fires it.
+check "Prometheus fires SipwatchSipSendStalls for the stalled socket" wait_for 20 has_series \
+	'ALERTS{alertname="SipwatchSipSendStalls",alertstate="firing",severity="critical",proto="udp",port="5060"}'
 check "alert expression SipwatchDown returns nothing while the agent is up" \
 	no_series "$(alert_expr SipwatchDown)"
 

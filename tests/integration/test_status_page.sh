@@ -51,6 +51,9 @@ check "the live phone is not listed as unreachable" bash -c '! grep -q "data-pee
 check "probes rendered from /metrics, all up" \
 	bash -c 'grep -q "class=\"chip up\" data-probe=\"neigh_update\"" <<<"$1" && ! grep -q "chip down" <<<"$1"' _ "$dom"
 check "agent health rendered (version from build_info)" grep -q "$("$SIPWATCH" --version | awk '{print $2}')" <<<"$dom"
+# 10 s of virtual time at one refresh every 2 s: several redraws in place, no reload.
+check "the page refreshed itself in place" \
+	ge "$(grep -o 'data-refreshes="[0-9]*"' <<<"$dom" | tr -dc 0-9)" 3
 check "no error banner (every fetch answered)" grep -q '<div id="error"></div>\|<div id="error" style="display: none;">' <<<"$dom"
 
 rm -f "$ARTIFACTS/status-page.png"
