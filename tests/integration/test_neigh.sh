@@ -36,8 +36,9 @@ d = json.load(sys.stdin)
 print(sum(h["bytes"] for h in d["held_now"] if h["proto"] == "udp" and h["port"] == 5060))'; }
 held_positive() { gt "$(sip_held)" 0; }
 check "while unresolved, port 5060 holds parked bytes" wait_for 2 held_positive
-check "unresolved queue bytes gauge is positive while parked" \
-	gt "$(metric sipwatch_neigh_unresolved_queue_bytes 'ifname="eth0",family="ipv4"')" 0
+# Two views of the same parked skbs: the kernel's n->arp_queue_len_bytes and the per-socket sum.
+check "unresolved queue bytes = what port 5060 holds (20 x truesize)" \
+	eq "$(metric sipwatch_neigh_unresolved_queue_bytes 'ifname="eth0",family="ipv4"')" "$(sip_held)"
 check "dropped{reason=failed} = datagrams sent" \
 	wait_metric 10 sipwatch_neigh_dropped_packets_total 'ifname="eth0",family="ipv4",reason="failed"' eq "$sent"
 wait_for 5 bash -c "grep -q '^10.99.0.2 .*FAILED' '$MON'"
@@ -50,6 +51,11 @@ line=$(grep "incident=neigh_failed" "$AGENT_LOG" | grep 'address=10.99.0.2' | he
 echo "incident: $line"
 check "incident names the address and the sending port" \
 	bash -c 'grep -q "failure=no_answer" <<<"$1" && grep -q "udp:5060" <<<"$1" && grep -q "dropped_packets=$2 " <<<"$1"' _ "$line" "$sent"
+check "the incident is served at /incidents?kind=neigh_failed" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+sys.exit(not any(i.get("address") == "10.99.0.2" and i.get("failure") == "no_answer" for i in d))' \
+	"$(scrape '/incidents?kind=neigh_failed')"
 socks=$(scrape '/neigh/sockets?since=60')
 check "the socket's holding is remembered after the release" python3 -c '
 import json, sys
@@ -70,6 +76,24 @@ check "IPv6 failures = FAILED transitions (ip monitor)" \
 	eq "$(metric sipwatch_neigh_resolution_failures_total 'family="ipv6"')" "$(failed_lines fd99::4)"
 check "IPv6 incident names the address and port" \
 	bash -c 'grep "incident=neigh_failed" "$1" | grep "address=fd99::4" | grep -q "udp:5060"' _ "$AGENT_LOG"
+
+# --- SIP over TCP: a connection attempt from port 5060 to a dead peer parks its SYNs ---------------
+in_host pbx python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 5060))
+s.settimeout(4)
+try:
+    s.connect(("fd99::4", 5060))
+except OSError:
+    pass' &
+TCP_PID=$!
+check "TCP: the entry failed" wait_for 10 bash -c "[ \$(grep -c '^fd99::4 .*FAILED' '$MON') -ge 2 ]"
+check "TCP: the incident names the connecting socket (tcp:5060)" \
+	wait_for 5 bash -c 'grep "incident=neigh_failed" "$1" | grep "address=fd99::4" | grep -q "sip_sockets=\"tcp:5060 pid=[0-9]* comm=python3 "' _ "$AGENT_LOG"
+grep "incident=neigh_failed" "$AGENT_LOG" | grep "address=fd99::4" | tail -1
+wait "$TCP_PID"
 
 # --- resolution latency: a live peer answers ------------------------------------------------------
 in_host pbx ping -c 1 -W 1 10.99.0.3 >/dev/null
