@@ -635,19 +635,36 @@ static void collect_queue_bytes(void)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &t) || t.state != SW_NUD_INCOMPLETE || !t.family)
+		if (bpf_map_lookup_elem(fd, &key, &t) || !t.family)
 			continue;
+		/* Every interface with a tracked entry has a series, 0 when nothing is parked. */
 		add_series(queue_bytes, t.netns_ino, t.ifname, neigh_family_name(t.family),
-			   (double)t.queue_bytes);
+			   t.state == SW_NUD_INCOMPLETE ? (double)t.queue_bytes : 0);
 	}
 }
 
 /* --- the kernel's table, by rtnetlink dump ------------------------------------------------- */
 
+static const uint8_t nud_states[] = {SW_NUD_NONE,   SW_NUD_INCOMPLETE, SW_NUD_REACHABLE,
+				     SW_NUD_STALE,  SW_NUD_DELAY,      SW_NUD_PROBE,
+				     SW_NUD_FAILED, SW_NUD_NOARP,      SW_NUD_PERMANENT};
+
+/* (ifindex, family) pairs already given a zero series for every state in this dump. */
+struct dump_seen {
+	int nr;
+	struct {
+		int ifindex;
+		uint8_t family;
+	} pairs[64];
+};
+
 static int neigh_entry_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct dump_seen *seen = data;
 	char ifname[IF_NAMESIZE] = "";
+	const char *family;
+	int i;
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH)
 		return MNL_CB_OK;
@@ -655,10 +672,21 @@ static int neigh_entry_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (!if_indextoname((unsigned int)ndm->ndm_ifindex, ifname))
 		snprintf(ifname, sizeof(ifname), "%d", ndm->ndm_ifindex);
-	metric_add(entries,
-		   LABELS(ifname, neigh_family_name((uint8_t)ndm->ndm_family),
-			  neigh_state_name((uint8_t)ndm->ndm_state)),
-		   1);
+	family = neigh_family_name((uint8_t)ndm->ndm_family);
+	/* Each interface and family shows every state, 0 when it has no entry in it. */
+	for (i = 0; i < seen->nr; i++)
+		if (seen->pairs[i].ifindex == ndm->ndm_ifindex &&
+		    seen->pairs[i].family == ndm->ndm_family)
+			break;
+	if (i == seen->nr && seen->nr < (int)(sizeof(seen->pairs) / sizeof(seen->pairs[0]))) {
+		seen->pairs[seen->nr].ifindex = ndm->ndm_ifindex;
+		seen->pairs[seen->nr].family = ndm->ndm_family;
+		seen->nr++;
+		for (size_t k = 0; k < sizeof(nud_states); k++)
+			metric_set(entries, LABELS(ifname, family, neigh_state_name(nud_states[k])),
+				   0);
+	}
+	metric_add(entries, LABELS(ifname, family, neigh_state_name((uint8_t)ndm->ndm_state)), 1);
 	return MNL_CB_OK;
 }
 
@@ -682,7 +710,7 @@ static int neigh_table_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int rtnl_dump(uint16_t type, size_t hdrlen, mnl_cb_t cb)
+static int rtnl_dump(uint16_t type, size_t hdrlen, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -700,7 +728,7 @@ static int rtnl_dump(uint16_t type, size_t hdrlen, mnl_cb_t cb)
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	while ((len = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		ret = mnl_cb_run(buf, (size_t)len, seq, portid, cb, NULL);
+		ret = mnl_cb_run(buf, (size_t)len, seq, portid, cb, data);
 		if (ret <= MNL_CB_STOP)
 			return ret < 0 ? -errno : 0;
 	}
@@ -709,12 +737,14 @@ static int rtnl_dump(uint16_t type, size_t hdrlen, mnl_cb_t cb)
 
 static void collect_table(void)
 {
+	struct dump_seen seen = {0};
+
 	if (!nl)
 		return;
 	metric_family_clear(entries);
-	if (rtnl_dump(RTM_GETNEIGH, sizeof(struct ndmsg), neigh_entry_cb))
+	if (rtnl_dump(RTM_GETNEIGH, sizeof(struct ndmsg), neigh_entry_cb, &seen))
 		log_msg(LOG_DEBUG, "neigh: neighbour dump failed: %s", strerror(errno));
-	if (rtnl_dump(RTM_GETNEIGHTBL, sizeof(struct ndtmsg), neigh_table_cb))
+	if (rtnl_dump(RTM_GETNEIGHTBL, sizeof(struct ndtmsg), neigh_table_cb, NULL))
 		log_msg(LOG_DEBUG, "neigh: neighbour table dump failed: %s", strerror(errno));
 }
 

@@ -108,6 +108,8 @@ check "table entries: as many as ip neigh lists" \
 	eq "$(metric sipwatch_neigh_entries)" "$(in_host pbx ip neigh show nud all | wc -l)"
 check "table entries: the failed ones as ip neigh lists them" \
 	eq "$(metric sipwatch_neigh_entries 'state="failed"')" "$(in_host pbx ip neigh show nud failed | wc -l)"
+check "table entries: every state has a series for eth0/ipv4 (0 when empty)" \
+	eq "$(scrape /metrics | grep -c '^sipwatch_neigh_entries{ifname="eth0",family="ipv4",')" 9
 thresh3() { in_host pbx ip ntable show name "$1" | sed -n 's/.*thresh3 \([0-9]*\).*/\1/p'; }
 check "table limit = arp_cache thresh3" eq "$(metric sipwatch_neigh_table_limit 'family="ipv4"')" "$(thresh3 arp_cache)"
 check "table limit = ndisc_cache thresh3" eq "$(metric sipwatch_neigh_table_limit 'family="ipv6"')" "$(thresh3 ndisc_cache)"
