@@ -5,7 +5,8 @@
 #include "neigh.h"
 #include "refresh.h"
 #include "sendq.h"
+#include "tcp.h"
 
 const struct concern *const agent_concerns[] = {
-    &neigh_concern, &sendq_concern, &failfast_concern, &refresh_concern, NULL,
+    &neigh_concern, &sendq_concern, &failfast_concern, &refresh_concern, &tcp_concern, NULL,
 };

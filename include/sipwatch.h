@@ -45,7 +45,8 @@ struct sipwatch_bpf_config {
 /* Every ring-buffer record starts with this, so one callback can dispatch on type. */
 enum sipwatch_event_type {
 	SIPWATCH_EV_NEIGH_FAILED = 1,
-	SIPWATCH_EV_SEND_STALL = 2, /* include/sendq_abi.h */
+	SIPWATCH_EV_SEND_STALL = 2,  /* include/sendq_abi.h */
+	SIPWATCH_EV_TCP_TIMEOUT = 3, /* include/tcp_abi.h */
 };
 
 struct sipwatch_event_hdr {
