@@ -161,9 +161,6 @@ void probes_track_program(const struct bpf_program *prog)
 
 static bool attaches_by_itself(const struct bpf_program *prog)
 {
-	/* An iterator runs when its owner reads it, through a link the owner creates. */
-	if (bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
-		return false;
 	switch (bpf_program__type(prog)) {
 	case BPF_PROG_TYPE_TRACING:
 	case BPF_PROG_TYPE_RAW_TRACEPOINT:

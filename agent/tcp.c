@@ -461,18 +461,21 @@ static void register_metrics(struct agent *ag)
 	}
 }
 
+/*
+ * agent_load_object() attached the iterator as a probe (tcp_audit); an iterator link only makes
+ * scans when read, so the audit keeps a link of its own to create them.
+ */
 static void attach_audit(void)
 {
 	char reason[160];
 
+	if (!probe_is_up("tcp_audit"))
+		return;
 	audit_link = bpf_program__attach_iter(skel->progs.tcp_audit, NULL);
 	if (!audit_link) {
 		snprintf(reason, sizeof(reason), "iter/tcp attach failed: %s", strerror(errno));
 		probe_report("tcp_audit", false, reason);
-		return;
 	}
-	probes_track_program(skel->progs.tcp_audit);
-	probe_report("tcp_audit", true, NULL);
 }
 
 static int tcp_start(struct agent *ag)
@@ -499,7 +502,6 @@ static int tcp_start(struct agent *ag)
 	}
 	attached = agent_load_object(ag, skel->obj, on_event, NULL, &skel->bss->events_dropped);
 	if (attached < 0) {
-		probe_report("tcp_audit", false, "BPF object tcp failed to load");
 		tcp_bpf__destroy(skel);
 		skel = NULL;
 		return attached;
