@@ -37,6 +37,10 @@ SCHEMA_VERSIONS = range(37, 42)
 # Grafana's variables, replaced by concrete values before PromQL sees the expression.
 GRAFANA_VARS = [("$__rate_interval", "1m"), ("$__interval", "30s"), ("$__range", "1h"),
                 ("$instance", ".+"), ("$job", ".+")]
+# Grafana unit ids this dashboard may use (a typo would silently show raw numbers).
+GRAFANA_UNITS = {"none", "short", "percent", "percentunit", "s", "ms", "µs", "ns", "bytes",
+                 "decbytes", "Bps", "binBps", "cps", "ops", "pps", "reqps", "rps", "wps",
+                 "bool", "bool_yes_no", "bool_on_off", "dateTimeAsIso", "dtdurations"}
 PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and",
                    "or", "unless", "offset", "inf", "nan", "atan2"}
 
@@ -126,6 +130,9 @@ def check_dashboard(dash, queries):
     check("every panel has a description", not bad, ", ".join(map(str, bad)))
     bad = [p.get("title") for p in panels if not p.get("fieldConfig", {}).get("defaults", {}).get("unit")]
     check("every panel has a unit", not bad, ", ".join(map(str, bad)))
+    bad = [f'{p.get("title")}: {p["fieldConfig"]["defaults"]["unit"]}' for p in panels
+           if p.get("fieldConfig", {}).get("defaults", {}).get("unit") not in GRAFANA_UNITS | {None}]
+    check("every unit is a Grafana unit id", not bad, ", ".join(bad))
     bad = [p.get("title") for p in panels
            if p.get("datasource", {}).get("uid") != "${datasource}"
            or any(t.get("datasource", {}).get("uid") != "${datasource}" for t in p.get("targets", []))]

@@ -6,6 +6,7 @@
 # counters rose, the alert expressions for the scenario return series, every dashboard and alert
 # query runs without error; and every metric the queries name is in the agent's exposition.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sip_hello.sh"
 
 PROM_PID=
 PROM_PORT=19090
@@ -79,6 +80,8 @@ failures_before=$(before sipwatch_neigh_resolution_failures_total)
 drops_before=$(before 'sipwatch_neigh_dropped_packets_total{reason="failed"}')
 stalls_before=$(before 'sipwatch_send_stalls_total{proto="udp",port="5060"}')
 
+# First every phone talks SIP to the PBX, as registered phones do: the agent's peer table learns them.
+sip_hello 1 phone:2 dead1:3 dead2:4
 # The scenario: two phones die; the PBX's blocking SIP socket keeps sending 1.2 KB messages to them
 # and to a live phone (300 messages, 30 s at most).
 in_host dead1 ip link set eth0 down

@@ -4,6 +4,7 @@
 # the dead peers show up in the incident list and the unreachable-peer table, next to the stall.
 # The screenshot is kept in $BUILD/artifacts/status-page.png.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sip_hello.sh"
 
 ARTIFACTS=$ROOT/$BUILD/artifacts
 mkdir -p "$ARTIFACTS"
@@ -19,6 +20,8 @@ host_add dead1 3
 host_add dead2 4
 agent_start --sip.ports=5060 || { echo "FAIL: agent starts"; exit 1; }
 
+# First every phone talks SIP to the PBX, as registered phones do: the agent's peer table learns them.
+sip_hello 1 phone:2 dead1:3 dead2:4
 # Two phones that crashed: their links are down, so nobody answers ARP for 10.99.0.3 and .4. The
 # PBX's shared, blocking SIP socket sends to them and to a live phone: it stalls (~3 s).
 in_host dead1 ip link set eth0 down
