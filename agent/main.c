@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "doctor.h"
 #include "http.h"
 #include "log.h"
 #include "probes.h"
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
 	struct agent ag = {.epfd = -1};
 	int status = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return doctor_main(argc - 1, argv + 1);
 	switch (options_parse(&ag.cfg, argc, argv)) {
 	case OPTIONS_EXIT_OK:
 		return 0;

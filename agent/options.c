@@ -283,7 +283,9 @@ void options_usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: sipwatch [flags]\n\n"
+	    "usage: sipwatch [flags]\n"
+	    "       sipwatch doctor [--format=text|json] [flags]   audit this host, exit 1 if at "
+	    "risk\n\n"
 	    "eBPF observability for SIP signalling hosts: neighbour resolution failures, SIP\n"
 	    "socket send stalls, TCP keepalive expiry and SIP traffic, as Prometheus metrics.\n\n"
 	    "flags:\n");
