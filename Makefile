@@ -3,6 +3,7 @@
 #   make            build BPF objects, skeletons and the sipwatch binary into $(BUILD)/
 #   make run        install Debian deps, build, run the agent in the foreground with defaults
 #   make test       install Debian deps, build, run every test layer (root)
+#   make test-kernels  the bpf + integration tests in QEMU guests on Debian's 6.1 and 6.12 kernels
 #   make lint       clang-format check + cppcheck
 #   make install    PREFIX/DESTDIR honoured
 #   make clean      remove $(BUILD)/ (the tree is left as checked out)
@@ -43,7 +44,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 LINT_SRCS  := $(wildcard agent/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/bpf/*.[ch] tests/tools/*.c)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test unit bpftests bench lint install clean tools
+.PHONY: all deps run test test-kernels unit bpftests bench lint install clean tools
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -109,6 +110,10 @@ test: deps
 bench: deps
 	$(MAKE) --no-print-directory all
 	./tests/bench/run.sh
+
+test-kernels: deps
+	$(MAKE) --no-print-directory all bpftests
+	./tests/run.sh kernels
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRCS)

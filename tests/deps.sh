@@ -14,6 +14,9 @@ packages=(
 	chromium
 	# dashboards/alerts checks (tests/dashboards/check_queries.py reads the rules)
 	python3-yaml
+	# guest-kernel matrix (tests/kernels): QEMU (TCG) with qboot, a static busybox for the
+	# initramfs, kmod and the decompressors for the kernel images and modules
+	qemu-system-x86 qemu-system-data busybox-static kmod xz-utils zstd
 )
 
 missing=()

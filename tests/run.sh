@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run every test layer and finish with one line "N passed, N failed".
 #
-#   tests/run.sh                    all layers: unit, unit-asan, bpf, dashboards, integration
+#   tests/run.sh                    all layers: unit, unit-asan, bpf, dashboards, integration, kernels
 #   tests/run.sh unit               one layer
+#   tests/run.sh kernels            bpf + integration tests again in QEMU guests running Debian's
+#                                   6.1 and 6.12 kernels (tests/kernels/run.sh)
 #   tests/run.sh tests/integration/test_neigh.sh   one integration script
 #
 # Unit and BPF tests are cmocka binaries (their "[  PASSED  ]"/"[  FAILED  ]" lines are counted);
@@ -32,10 +34,10 @@ count_cmocka() { # binary
 	fi
 }
 
-run_script() { # script
+run_script() { # script [timeout-seconds]
 	local out rc p f
 	echo "=== $1"
-	out=$(timeout --kill-after=10 "${TEST_TIMEOUT:-600}" bash "$1" 2>&1)
+	out=$(timeout --kill-after=10 "${2:-${TEST_TIMEOUT:-600}}" bash "$1" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
 	p=$(printf '%s\n' "$out" | grep -c '^PASS: ')
@@ -61,6 +63,9 @@ run_layer() {
 		for t in tests/dashboards/test_*.sh; do run_script "$t"; done ;;
 	integration)
 		for t in tests/integration/test_*.sh; do run_script "$t"; done ;;
+	kernels)
+		# Boots one guest per kernel and runs the bpf and integration tests in each.
+		run_script tests/kernels/run.sh "${KERNELS_TIMEOUT:-1800}" ;;
 	*.sh)
 		run_script "$1" ;;
 	*)
@@ -70,7 +75,7 @@ run_layer() {
 }
 
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(unit unit-asan bpf dashboards integration)
+[ ${#layers[@]} -eq 0 ] && layers=(unit unit-asan bpf dashboards integration kernels)
 for layer in "${layers[@]}"; do
 	run_layer "$layer"
 done

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The guest-kernel matrix (make test-kernels; the "kernels" layer of tests/run.sh): for every
+# kernel of kernels.list boot a QEMU guest and run GUEST_TESTS in it with the binaries built on
+# the host, relay every PASS:/FAIL: line prefixed with the kernel ("PASS: [6.1.0-56-amd64] ..."),
+# then print which probes the agent could attach on each kernel as a probe × kernel table.
+#
+# A kernel that cannot be fetched, a guest that dies, a failure without a FAIL line or a probe that
+# is down without an explanation is a FAIL line: nothing here is skipped silently.
+# Each guest's whole console is kept in $BUILD/kernels/<kernel>.log.
+source "$(dirname "$0")/lib.sh"
+cd "$KROOT" || exit 1
+
+# What runs in every guest: tests/run.sh layers and integration scripts, with the same assertions
+# as on the host. Add a capability's scenario here when it lands.
+GUEST_TESTS=(
+	bpf
+	tests/integration/test_foundation.sh
+)
+# KERNEL_TESTS="layer-or-script ..." runs only those (for iterating on one scenario).
+[ -n "${KERNEL_TESTS:-}" ] && read -r -a GUEST_TESTS <<<"$KERNEL_TESTS"
+
+failures=0
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+[ -x "$BUILD/sipwatch" ] || { fail "kernels: $BUILD/sipwatch is not built (make all bpftests first)"; exit 1; }
+for t in "${GUEST_TESTS[@]}"; do
+	case "$t" in *.sh) [ -f "$t" ] || fail "kernels: GUEST_TESTS names $t, which does not exist" ;; esac
+done
+
+pkgs=$(kernel_packages) || { fail "kernels: cannot choose the guest kernels (see above)"; exit 1; }
+
+matrix=$(mktemp)
+trap 'rm -f "$matrix"' EXIT
+
+# relay KERNEL LOG RC: the guest's result lines, tagged with the kernel; everything else indented.
+# Also counts them and checks them against the guest's own "N passed, N failed" summary.
+relay() {
+	local k=$1 log=$2 rc=$3 fails summary_failed
+	awk -v k="$k" -v matrix="$matrix" '
+		/^PASS: / { sub(/^PASS: /, ""); print "PASS: [" k "] " $0; next }
+		/^FAIL: / { sub(/^FAIL: /, ""); print "FAIL: [" k "] " $0; next }
+		/^\[       OK \] / { sub(/^\[       OK \] /, ""); print "PASS: [" k "] " $0; next }
+		/^\[  FAILED  \] [0-9]+ test/ { print "    [" k "] " $0; next }
+		/^\[  FAILED  \] / { sub(/^\[  FAILED  \] /, ""); print "FAIL: [" k "] " $0; next }
+		/^PROBE / { print k, substr($0, 7) >> matrix; next }
+		/reboot: Power down/ { next }
+		{ print "    [" k "] " $0 }
+	' "$log"
+	fails=$(grep -cE '^FAIL: |^\[  FAILED  \] [^0-9]' "$log")
+	summary_failed=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' "$log" | tail -1)
+	if [ -z "$summary_failed" ]; then
+		fail "[$k] the guest's test run did not finish (no summary line; see $log)"
+	elif [ "$summary_failed" -gt "$fails" ]; then
+		fail "[$k] $((summary_failed - fails)) failure(s) without a FAIL line (see $log)"
+	fi
+	failures=$((failures + fails))
+	[ "$rc" -eq 0 ] || [ "$fails" -gt 0 ] || fail "[$k] guest exited $rc without a FAIL line (see $log)"
+}
+
+kernels=()
+# The host's own kernel first: the reference column of the matrix.
+host=$(uname -r)
+kernels+=("$host")
+out=$(bash tests/kernels/probes.sh 2>&1)
+sed -n 's/^PROBE /'"$host"' /p' <<<"$out" >>"$matrix"
+grep -q "^$host " "$matrix" || fail "[$host] the agent listed no probes: $out"
+
+for pkg in $pkgs; do
+	dir=$(kernel_prepare "$pkg") || { fail "[$pkg] cannot fetch or unpack the kernel (see above)"; continue; }
+	k=$(cat "$dir/kver")
+	kernels+=("$k")
+	log=$KCACHE/$k.log
+	echo "=== guest $k: ${GUEST_TESTS[*]}"
+	start=$(date +%s)
+	vm_run "$dir" env BUILD="$BUILD" bash -c \
+		'tests/run.sh "$@"; rc=$?; bash tests/kernels/probes.sh || rc=1; exit $rc' _ \
+		"${GUEST_TESTS[@]}" >"$log" 2>&1
+	rc=$?
+	sed -i 's/\r$//' "$log" # the serial console ends its lines with CR LF
+	relay "$k" "$log" "$rc"
+	grep -q "^$k " "$matrix" || fail "[$k] the agent listed no probes"
+	echo "=== guest $k: $(($(date +%s) - start)) s"
+done
+
+# Every probe that is down on a kernel must say why: the hook is absent there. A load or attach
+# failure is a bug (CO-RE relocation, verifier), not an explanation.
+while read -r k probe up reason; do
+	[ "$up" = 1 ] && continue
+	case "$reason" in
+	*failed* | "(no reason logged)") fail "[$k] probe $probe is down: $reason" ;;
+	*) echo "PASS: [$k] probe $probe is down with a reason: $reason" ;;
+	esac
+done <"$matrix"
+
+# The matrix: one row per probe, one column per kernel (host first).
+echo
+echo "Probe matrix (sipwatch_probe_up; 1 = attached):"
+echo
+printf '| probe |'
+printf ' %s |' "${kernels[@]}"
+echo
+printf '|---|'
+printf -- '---|%.0s' "${kernels[@]}"
+echo
+for probe in $(awk '{ print $2 }' "$matrix" | sort -u); do
+	printf '| `%s` |' "$probe"
+	for k in "${kernels[@]}"; do
+		printf ' %s |' "$(awk -v k="$k" -v p="$probe" '$1 == k && $2 == p { v = $3 } END { print (v == "" ? "-" : v) }' "$matrix")"
+	done
+	echo
+done
+[ "$failures" -eq 0 ]
