@@ -559,25 +559,43 @@ static int sendq_start(struct agent *ag)
 	return 0;
 }
 
+/* Add one CPU's statistics of a slot to @sum. */
+static void add_stats(struct sendq_stats *sum, const struct sendq_stats *st)
+{
+	for (int b = 0; b < SENDQ_NR_BUCKETS; b++)
+		sum->buckets[b] += st->buckets[b];
+	sum->sum_ns += st->sum_ns;
+	sum->stalls += st->stalls;
+	for (int e = 0; e < SENDQ_NR_ERRORS; e++)
+		sum->errors[e] += st->errors[e];
+}
+
 static void sendq_collect(struct agent *ag)
 {
-	struct sendq_key key, next;
-	struct sendq_stats st;
-	void *prev = NULL;
-	char port[8];
-	int fd;
+	int nr_cpus = libbpf_num_possible_cpus(), fd;
+	struct sendq_stats *percpu;
 
-	if (!skel)
+	if (!skel || nr_cpus <= 0)
+		return;
+	percpu = calloc((size_t)nr_cpus, sizeof(*percpu));
+	if (!percpu)
 		return;
 	fd = bpf_map__fd(skel->maps.sendq_stats);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		const char *proto = sendq_proto_name(next.proto);
+	for (uint32_t slot = 0; slot < (uint32_t)ag->cfg.nr_sip_ports * 2; slot++) {
+		const char *proto = slot % 2 ? "tcp" : "udp";
+		struct sendq_stats st = {};
+		uint64_t calls = 0;
+		char port[8];
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st))
+		if (bpf_map_lookup_elem(fd, &slot, percpu))
 			continue;
-		snprintf(port, sizeof(port), "%u", key.port);
+		for (int c = 0; c < nr_cpus; c++)
+			add_stats(&st, &percpu[c]);
+		for (int b = 0; b < SENDQ_NR_BUCKETS; b++)
+			calls += st.buckets[b];
+		if (!calls)
+			continue; /* no series for a port and protocol nothing was sent on */
+		snprintf(port, sizeof(port), "%u", ag->cfg.sip_ports[slot / 2]);
 		metric_histogram_set(blocked, LABELS(proto, port), (const uint64_t *)st.buckets,
 				     (double)st.sum_ns / 1e9);
 		metric_set(stalls, LABELS(proto, port), (double)st.stalls);
@@ -585,6 +603,7 @@ static void sendq_collect(struct agent *ag)
 			metric_set(errors, LABELS(proto, port, sendq_error_name(e)),
 				   (double)st.errors[e]);
 	}
+	free(percpu);
 	sample_sockets(ag);
 }
 

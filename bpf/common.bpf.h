@@ -58,4 +58,17 @@ static __always_inline bool is_sip_port(__u16 port)
 	return false;
 }
 
+/* Index of @port in cfg.sip_ports, or -1: for per-port slots in arrays. */
+static __always_inline int sip_port_index(__u16 port)
+{
+#pragma unroll
+	for (int i = 0; i < SIPWATCH_MAX_SIP_PORTS; i++) {
+		if (i >= cfg.nr_sip_ports)
+			break;
+		if (cfg.sip_ports[i] == port)
+			return i;
+	}
+	return -1;
+}
+
 #endif /* SIPWATCH_COMMON_BPF_H */

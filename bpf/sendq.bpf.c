@@ -20,22 +20,26 @@
 const volatile struct sendq_syscalls nr = {};
 const volatile __u64 stall_threshold_ns = 500000000ULL;
 
-/* Send calls on SIP sockets in progress, per thread. LRU: a thread that vanishes is forgotten. */
+/*
+ * The send call on a SIP socket a thread is in, if any. Task-local storage: cheaper than a hash
+ * keyed by thread, and freed with the thread.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sendq_call);
 } sendq_calls SEC(".maps");
 
+/* Per CPU, so the per-send update needs no atomic operation (slot: see SENDQ_NR_SLOTS). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct sendq_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SENDQ_NR_SLOTS);
+	__type(key, __u32);
 	__type(value, struct sendq_stats);
 } sendq_stats SEC(".maps");
 
-/* Entries in sendq_calls: lets sys_exit skip the map lookup for every other syscall. */
+/* Threads with an active sendq_call: lets sys_exit skip the lookup for every other syscall. */
 __s64 calls_in_flight = 0;
 
 static const __u64 bucket_bounds_us[SENDQ_NR_BOUNDS] = SENDQ_BUCKET_BOUNDS_US;
@@ -46,18 +50,22 @@ static __always_inline bool is_send_syscall(long id)
 	       id == nr.sendmmsg;
 }
 
-/* The struct sock behind file descriptor @fd of the current task, or NULL if it is no socket. */
+/*
+ * The struct sock behind file descriptor @fd of the current task, or NULL if it is no socket.
+ * task -> files -> fdtable are loaded directly through BTF (no helper call); the fd array holds
+ * plain pointers, so from there on it is CO-RE probe reads.
+ */
 static __always_inline struct sock *sock_of_fd(long fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds, *file;
 	struct socket *sock;
 	umode_t mode;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
@@ -99,10 +107,10 @@ static __always_inline __u16 destination_port(struct pt_regs *regs, long id)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sendq_sys_enter, struct pt_regs *regs, long id)
 {
-	struct sendq_call call = {};
-	__u16 family, proto, lport, rport, port = 0;
-	__u64 tid;
+	__u16 family, proto, lport, rport, port;
+	struct sendq_call *call;
 	struct sock *sk;
+	int idx;
 
 	if (!is_send_syscall(id))
 		return 0;
@@ -114,27 +122,31 @@ int BPF_PROG(sendq_sys_enter, struct pt_regs *regs, long id)
 	if ((family != SW_AF_INET && family != SW_AF_INET6) ||
 	    (proto != SENDQ_PROTO_UDP && proto != SENDQ_PROTO_TCP))
 		return 0;
-	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (is_sip_port(lport))
-		port = lport;
-	else if (rport && is_sip_port(rport))
-		port = rport;
-	else if (!rport && proto == SENDQ_PROTO_UDP) {
-		rport = destination_port(regs, id);
-		if (rport && is_sip_port(rport))
-			port = rport;
+	port = lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	idx = sip_port_index(lport);
+	if (idx < 0) {
+		port = rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		/* unconnected UDP: the destination is in this call's arguments */
+		if (!rport && proto == SENDQ_PROTO_UDP)
+			port = destination_port(regs, id);
+		idx = port ? sip_port_index(port) : -1;
 	}
-	if (!port || !netns_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net)))
+	if (idx < 0 || !netns_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net)))
 		return 0;
 
-	call.start_ns = bpf_ktime_get_ns();
-	call.sk = (__u64)sk;
-	call.port = port;
-	call.proto = proto;
-	tid = bpf_get_current_pid_tgid();
-	if (!bpf_map_update_elem(&sendq_calls, &tid, &call, BPF_ANY))
+	call = bpf_task_storage_get(&sendq_calls, bpf_get_current_task_btf(), NULL,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!call)
+		return 0;
+	call->start_ns = bpf_ktime_get_ns();
+	call->sk = (__u64)sk;
+	call->port = port;
+	call->proto = proto;
+	call->slot = idx * 2 + (proto == SENDQ_PROTO_TCP);
+	if (!call->active) {
+		call->active = 1;
 		__sync_fetch_and_add(&calls_in_flight, 1);
+	}
 	return 0;
 }
 
@@ -160,17 +172,12 @@ static __always_inline int error_class(long ret)
 
 static __always_inline void account(const struct sendq_call *call, __u64 took_ns, long ret)
 {
-	struct sendq_key key = {.port = call->port, .proto = call->proto};
-	struct sendq_stats zero = {}, *st;
+	__u32 slot = call->slot;
+	struct sendq_stats *st = bpf_map_lookup_elem(&sendq_stats, &slot);
 	int i, b = SENDQ_NR_BOUNDS;
 
-	st = bpf_map_lookup_elem(&sendq_stats, &key);
-	if (!st) {
-		bpf_map_update_elem(&sendq_stats, &key, &zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&sendq_stats, &key);
-		if (!st)
-			return;
-	}
+	if (!st)
+		return;
 	for (i = 0; i < SENDQ_NR_BOUNDS; i++) {
 		/* "le" buckets: a call of exactly 100 us belongs to the 100 us one. */
 		if (took_ns <= bucket_bounds_us[i] * 1000) {
@@ -179,15 +186,15 @@ static __always_inline void account(const struct sendq_call *call, __u64 took_ns
 		}
 	}
 	if (b >= 0 && b < SENDQ_NR_BUCKETS)
-		__sync_fetch_and_add(&st->buckets[b], 1);
-	__sync_fetch_and_add(&st->sum_ns, took_ns);
+		st->buckets[b]++;
+	st->sum_ns += took_ns;
 	if (took_ns >= stall_threshold_ns)
-		__sync_fetch_and_add(&st->stalls, 1);
+		st->stalls++;
 	if (ret < 0) {
 		int e = error_class(ret);
 
 		if (e >= 0 && e < SENDQ_NR_ERRORS)
-			__sync_fetch_and_add(&st->errors[e], 1);
+			st->errors[e]++;
 	}
 }
 
@@ -226,21 +233,20 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sendq_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct sendq_call *call;
-	__u64 tid, now, took;
+	__u64 now, took;
 
 	if (!calls_in_flight)
 		return 0;
-	tid = bpf_get_current_pid_tgid();
-	call = bpf_map_lookup_elem(&sendq_calls, &tid);
-	if (!call)
+	call = bpf_task_storage_get(&sendq_calls, bpf_get_current_task_btf(), NULL, 0);
+	if (!call || !call->active)
 		return 0;
+	call->active = 0;
+	__sync_fetch_and_add(&calls_in_flight, -1);
 	now = bpf_ktime_get_ns();
 	took = now - call->start_ns;
 	account(call, took, ret);
 	if (took >= stall_threshold_ns)
-		emit_stall(call, now, took, ret, tid);
-	if (!bpf_map_delete_elem(&sendq_calls, &tid))
-		__sync_fetch_and_add(&calls_in_flight, -1);
+		emit_stall(call, now, took, ret, bpf_get_current_pid_tgid());
 	return 0;
 }
 

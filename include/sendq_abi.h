@@ -42,12 +42,11 @@ struct sendq_syscalls {
 	__s32 sendmmsg;
 };
 
-/* Per-(proto, SIP port) statistics, keyed by struct sendq_key. */
-struct sendq_key {
-	__u16 port; /* the SIP port that made the socket a SIP socket (local, else remote) */
-	__u8 proto; /* SENDQ_PROTO_* */
-	__u8 pad;
-};
+/*
+ * Per-(proto, SIP port) statistics: a per-CPU array with one slot per configured SIP port and
+ * protocol, slot = index in --sip.ports * 2 + (1 for TCP). The agent sums the CPUs.
+ */
+#define SENDQ_NR_SLOTS (SIPWATCH_MAX_SIP_PORTS * 2)
 
 struct sendq_stats {
 	__u64 buckets[SENDQ_NR_BUCKETS]; /* per bucket, not cumulative */
@@ -56,13 +55,15 @@ struct sendq_stats {
 	__u64 errors[SENDQ_NR_ERRORS];
 };
 
-/* A send call on a SIP socket in progress, keyed by the calling thread (pid_tgid). */
+/* A send call on a SIP socket in progress: task-local storage of the calling thread. */
 struct sendq_call {
 	__u64 start_ns;
 	__u64 sk; /* struct sock * */
 	__u16 port;
 	__u8 proto;
-	__u8 pad[5];
+	__u8 slot;
+	__u8 active; /* set at sys_enter, cleared at sys_exit */
+	__u8 pad[3];
 };
 
 /* Ring-buffer record: a send call that took at least the stall threshold. */
