@@ -12,6 +12,8 @@ PROM_PID=
 PROM_PORT=19090
 PROM_URL=http://127.0.0.1:$PROM_PORT
 
+declare -a PEER_PIDS=()
+peers_stop() { for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null; done; }
 prom_stop() {
 	[ -n "$PROM_PID" ] || return 0
 	kill -TERM "$PROM_PID" 2>/dev/null
@@ -20,7 +22,7 @@ prom_stop() {
 	wait "$PROM_PID" 2>/dev/null
 	PROM_PID=
 }
-trap 'prom_stop; lan_cleanup' EXIT
+trap 'peers_stop; prom_stop; lan_cleanup' EXIT
 
 # promq EXPR: the instant query's result, one "labels value" line per series; fails on an API error.
 promq() {
@@ -82,6 +84,14 @@ stalls_before=$(before 'sipwatch_send_stalls_total{proto="udp",port="5060"}')
 
 # First every phone talks SIP to the PBX, as registered phones do: the agent's peer table learns them.
 sip_hello 1 phone:2 dead1:3 dead2:4
+# The live phone also keeps a SIP TCP connection to the PBX, without keepalive (45 s at most).
+ip netns exec "$(ns_of pbx)" python3 "$ROOT/tests/tools/tcp_peer.py" serve 5060 --deadline 45 >"$TEST_TMP/tcp_srv" 2>&1 &
+PEER_PIDS+=($!)
+wait_for 10 grep -q '^listening' "$TEST_TMP/tcp_srv"
+ip netns exec "$(ns_of phone)" python3 "$ROOT/tests/tools/tcp_peer.py" connect 10.99.0.1 5060 --hold 45 --deadline 45 >"$TEST_TMP/tcp_cli" 2>&1 &
+PEER_PIDS+=($!)
+wait_for 10 grep -q '^connected' "$TEST_TMP/tcp_cli"
+
 # The scenario: two phones die; the PBX's blocking SIP socket keeps sending 1.2 KB messages to them
 # and to a live phone (300 messages, 30 s at most).
 in_host dead1 ip link set eth0 down
@@ -118,6 +128,10 @@ done
 # SipwatchSipSendStalls has no `for:`: Prometheus's own rule evaluation fires it.
 check "Prometheus fires SipwatchSipSendStalls for the stalled socket" wait_for 20 has_series \
 	'ALERTS{alertname="SipwatchSipSendStalls",alertstate="firing",severity="critical",proto="udp",port="5060"}'
+check "alert expression SipwatchSipTcpWithoutKeepalive returns series" \
+	wait_for 20 has_series "$(alert_expr SipwatchSipTcpWithoutKeepalive)"
+check "exactly the phone's connection counted without keepalive" \
+	eq "$(promv 'sum(sipwatch_tcp_connections{keepalive="off",port="5060"})')" 1
 check "alert expression SipwatchDown returns nothing while the agent is up" \
 	no_series "$(alert_expr SipwatchDown)"
 
