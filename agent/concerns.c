@@ -6,7 +6,9 @@
 #include "refresh.h"
 #include "sendq.h"
 #include "tcp.h"
+#include "tcp_policy.h"
 
 const struct concern *const agent_concerns[] = {
-    &neigh_concern, &sendq_concern, &failfast_concern, &refresh_concern, &tcp_concern, NULL,
+    &neigh_concern,	 &sendq_concern, &failfast_concern, &refresh_concern, &tcp_concern,
+    &tcp_policy_concern, NULL,
 };

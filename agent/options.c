@@ -235,6 +235,45 @@ static int parse_neigh_incident_interval(struct config *cfg, const char *v, char
 	return 0;
 }
 
+/* Kernel limits: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL (32767 s), MAX_TCP_KEEPCNT (127). */
+static int parse_tcp_keepalive(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	unsigned idle, intvl, probes;
+	char tail;
+
+	cfg->tcp_keepalive_idle = cfg->tcp_keepalive_intvl = cfg->tcp_keepalive_probes = 0;
+	if (!*v)
+		return 0;
+	if (strchr(v, '-') || sscanf(v, "%u,%u,%u%c", &idle, &intvl, &probes, &tail) != 3 ||
+	    idle < 1 || idle > 32767 || intvl < 1 || intvl > 32767 || probes < 1 || probes > 127) {
+		snprintf(err, errlen,
+			 "expected IDLE,INTERVAL,COUNT (seconds 1-32767, seconds 1-32767, "
+			 "probes 1-127), got \"%s\"",
+			 v);
+		return -1;
+	}
+	cfg->tcp_keepalive_idle = idle;
+	cfg->tcp_keepalive_intvl = intvl;
+	cfg->tcp_keepalive_probes = probes;
+	return 0;
+}
+
+static int parse_tcp_user_timeout(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	char *end;
+	long ms;
+
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	if (errno || end == v || *end || ms < 0 || ms > 2147483647L) {
+		snprintf(err, errlen, "expected milliseconds 0-2147483647 (0 = off), got \"%s\"",
+			 v);
+		return -1;
+	}
+	cfg->tcp_user_timeout_ms = (unsigned)ms;
+	return 0;
+}
+
 const struct option_def option_table[] = {
     {"web.listen-address", "[HOST]:PORT", ":9060",
      "Address on which to expose metrics and the status page.", parse_listen_address},
@@ -276,6 +315,14 @@ const struct option_def option_table[] = {
      "Refuse SIP packets to peers whose next hop the kernel found FAILED, instead of letting them "
      "hold the SIP socket's send buffer.",
      parse_neigh_failfast},
+    {"tcp.keepalive", "IDLE,INTERVAL,COUNT", "",
+     "Enforce TCP keepalive (seconds, seconds, probes) on SIP TCP connections in the agent's "
+     "namespace (opt-in; off by default).",
+     parse_tcp_keepalive},
+    {"tcp.user-timeout", "MS", "0",
+     "Enforce TCP_USER_TIMEOUT (milliseconds) on SIP TCP connections in the agent's namespace "
+     "(opt-in; 0 = off).",
+     parse_tcp_user_timeout},
 };
 const size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 

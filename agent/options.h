@@ -31,6 +31,9 @@ struct config {
 	uint64_t neigh_refresh_window_ms;     /* a SIP peer active this recently is a candidate */
 	double neigh_refresh_rate;	      /* refresh requests per second, at most */
 	bool neigh_failfast;
+	/* --tcp.keepalive: enforced on SIP TCP connections; idle 0 = no policy */
+	unsigned tcp_keepalive_idle, tcp_keepalive_intvl, tcp_keepalive_probes; /* s, s, count */
+	unsigned tcp_user_timeout_ms; /* --tcp.user-timeout; 0 = no policy */
 };
 
 struct option_def {

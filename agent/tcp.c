@@ -368,10 +368,25 @@ static void tcp_collect(struct agent *ag)
 	collect_audit(ag);
 }
 
-/* An offender cannot notice a dead idle peer: keepalive is off (never, until it sends). */
+/* The --tcp.keepalive policy's detection bound in seconds; 0 without a policy. */
+static double policy_bound(const struct agent *ag)
+{
+	const struct config *c = &ag->cfg;
+
+	return c->tcp_keepalive_idle ? c->tcp_keepalive_idle +
+					   (double)c->tcp_keepalive_intvl * c->tcp_keepalive_probes
+				     : 0;
+}
+
+/*
+ * An offender cannot notice a dead idle peer in time: keepalive off (never, until it next sends),
+ * or, with a --tcp.keepalive policy, slower than the policy's bound.
+ */
 static bool audit_offender(const struct agent *ag, const struct tcp_audit_record *r)
 {
-	return !r->ka.enabled;
+	double bound = policy_bound(ag);
+
+	return !r->ka.enabled || (bound > 0 && tcp_detection_seconds(&r->ka, kernel_hz) > bound);
 }
 
 static void audit_record_json(struct strbuf *out, const struct agent *ag,
@@ -422,6 +437,8 @@ static int route_tcp(struct agent *ag, struct http_request *req, struct strbuf *
 		offenders += audit_offender(ag, &audit[i]);
 	strbuf_printf(out, "{\"connections\":%zu,\"offenders\":%zu,\"hz\":%u", audit_len, offenders,
 		      kernel_hz);
+	if (policy_bound(ag) > 0)
+		strbuf_printf(out, ",\"policy_detection_seconds\":%g", policy_bound(ag));
 	strbuf_puts(out, ",\"sockets\":[");
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < audit_len && written < TCP_JSON_MAX_SOCKETS; i++) {

@@ -10,7 +10,7 @@
 Every connection prints one line when established and one when it ends:
   accepted|connected LOCAL REMOTE keepalive=0|1 idle=S intvl=S cnt=N user_timeout=MS
   closed LOCAL REMOTE result=eof|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|deadline|local t=EPOCH
-"settings" lines (same fields) are printed again when --report-on FILE appears.
+"settings" lines (same fields) are printed each time --report-on FILE appears (then removed).
 Everything ends by --deadline (default 30 s) at the latest.
 """
 import argparse
@@ -53,11 +53,22 @@ def say(line):
     print(line, flush=True)
 
 
-def watch(conns, args, deadline):
-    """Wait for every connection to end (or the deadline); print how each ended."""
-    sent = reported = False
+def watch(conns, args, deadline, ls=None):
+    """Wait for every connection to end (or the deadline); print how each ended. While @ls
+    (listening) is given, also accept up to --accept connections."""
+    sent = False
     start = time.time()
-    while conns and time.time() < deadline:
+    accepted = 0
+    while (conns or ls) and time.time() < deadline:
+        if ls and select.select([ls], [], [], 0)[0]:
+            s, _ = ls.accept()
+            apply(s, args)
+            conns[s] = ends(s)
+            say("accepted %s %s" % (conns[s], settings(s)))
+            accepted += 1
+            if accepted == args.accept:
+                ls.close()
+                ls = None
         if args.send_on and not sent and os.path.exists(args.send_on):
             for s in conns:
                 try:
@@ -65,10 +76,10 @@ def watch(conns, args, deadline):
                 except OSError:
                     pass
             sent = True
-        if args.report_on and not reported and os.path.exists(args.report_on):
+        if args.report_on and os.path.exists(args.report_on):
             for s in conns:
                 say("settings %s %s" % (conns[s], settings(s)))
-            reported = True
+            os.unlink(args.report_on)  # touch it again for another report
         if args.close_after and time.time() - start >= args.close_after:
             for s in list(conns):
                 say("closed %s result=local t=%.3f" % (conns.pop(s), time.time()))
@@ -76,7 +87,8 @@ def watch(conns, args, deadline):
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
                 s.close()
             break
-        ready, _, _ = select.select(list(conns), [], [], 0.1)
+        ready, _, _ = select.select(list(conns) + ([ls] if ls else []), [], [], 0.1)
+        ready = [r for r in ready if r is not ls]
         for s in ready:
             try:
                 data = s.recv(65536)
@@ -87,6 +99,8 @@ def watch(conns, args, deadline):
                 result = errno.errorcode.get(e.errno, str(e.errno))
             say("closed %s result=%s t=%.3f" % (conns.pop(s), result, time.time()))
             s.close()
+    if ls:
+        ls.close()
     for s in conns:
         say("closed %s result=deadline t=%.3f" % (conns[s], time.time()))
         s.close()
@@ -100,17 +114,7 @@ def serve(args):
     ls.bind((args.bind, args.port))
     ls.listen(16)
     say("listening %d" % args.port)
-    conns = {}
-    while len(conns) < args.accept and time.time() < deadline:
-        ready, _, _ = select.select([ls], [], [], 0.1)
-        if not ready:
-            continue
-        s, _ = ls.accept()
-        apply(s, args)
-        conns[s] = ends(s)
-        say("accepted %s %s" % (conns[s], settings(s)))
-    ls.close()
-    watch(conns, args, deadline)
+    watch({}, args, deadline, ls)
 
 
 def connect(args):

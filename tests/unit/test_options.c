@@ -146,8 +146,36 @@ static void test_every_error_message(void **state)
 	expect_usage_error("--neigh.refresh-rate=fast", "--neigh.refresh-rate", "more than 0");
 	expect_usage_error("--neigh.refresh-rate=1001", "--neigh.refresh-rate", "at most 1000");
 	expect_usage_error("--neigh.fail-fast=on", "--neigh.fail-fast", "expected true or false");
+	expect_usage_error("--tcp.keepalive=2,1", "--tcp.keepalive",
+			   "expected IDLE,INTERVAL,COUNT");
+	expect_usage_error("--tcp.keepalive=0,1,2", "--tcp.keepalive",
+			   "expected IDLE,INTERVAL,COUNT");
+	expect_usage_error("--tcp.keepalive=2,1,128", "--tcp.keepalive",
+			   "expected IDLE,INTERVAL,COUNT");
+	expect_usage_error("--tcp.keepalive=2,-1,2", "--tcp.keepalive",
+			   "expected IDLE,INTERVAL,COUNT");
+	expect_usage_error("--tcp.keepalive=2,1,2x", "--tcp.keepalive",
+			   "expected IDLE,INTERVAL,COUNT");
+	expect_usage_error("--tcp.user-timeout=-5", "--tcp.user-timeout", "expected milliseconds");
+	expect_usage_error("--tcp.user-timeout=3s", "--tcp.user-timeout", "expected milliseconds");
 	expect_usage_error("--bogus", "--bogus", "unknown flag");
 	expect_usage_error("stray", "stray", "unexpected argument");
+}
+
+static void test_tcp_policy_flags(void **state)
+{
+	struct config cfg;
+	char *argv[] = {"sipwatch"};
+
+	assert_int_equal(parse(&cfg, 1, argv), OPTIONS_RUN);
+	assert_int_equal(cfg.tcp_keepalive_idle, 0); /* off by default */
+	assert_int_equal(cfg.tcp_user_timeout_ms, 0);
+	assert_int_equal(PARSE(&cfg, "--tcp.keepalive=30,5,3", "--tcp.user-timeout=20000"),
+			 OPTIONS_RUN);
+	assert_int_equal(cfg.tcp_keepalive_idle, 30);
+	assert_int_equal(cfg.tcp_keepalive_intvl, 5);
+	assert_int_equal(cfg.tcp_keepalive_probes, 3);
+	assert_int_equal(cfg.tcp_user_timeout_ms, 20000);
 }
 
 static void test_probe_disable_list(void **state)
@@ -227,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_values_both_spellings),
 	    cmocka_unit_test(test_ipv6_listen_address),
 	    cmocka_unit_test(test_every_error_message),
+	    cmocka_unit_test(test_tcp_policy_flags),
 	    cmocka_unit_test(test_probe_disable_list),
 	    cmocka_unit_test(test_stall_threshold),
 	    cmocka_unit_test(test_help_lists_every_option),
