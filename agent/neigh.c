@@ -559,8 +559,11 @@ static int neigh_start(struct agent *ag)
 	if (!skel)
 		return -errno;
 	skel->rodata->cfg = ag->bpf_cfg;
-	drop_reasons = kernel_has_neigh_drop_reasons(ag, why, sizeof(why)) &&
-		       kernel_has_tracepoint(ag, "kfree_skb");
+	drop_reasons = kernel_has_neigh_drop_reasons(ag, why, sizeof(why));
+	if (drop_reasons && !kernel_has_tracepoint(ag, "kfree_skb")) {
+		snprintf(why, sizeof(why), "tracepoint kfree_skb is not in this kernel's BTF");
+		drop_reasons = false;
+	}
 	if (!drop_reasons && !config_probe_disabled(&ag->cfg, "kfree_skb_neigh")) {
 		bpf_program__set_autoload(skel->progs.kfree_skb_neigh, false);
 		probe_report("kfree_skb_neigh", false, why);
