@@ -28,8 +28,9 @@
 static struct neigh_bpf *skel;
 static struct agent *agent;
 static bool with_netns;
-static long kernel_hz;	      /* CONFIG_HZ, 0 when unknown */
-static struct mnl_socket *nl; /* rtnetlink, for the table dump at scrape */
+static long kernel_hz;		    /* CONFIG_HZ, 0 when unknown */
+static struct neigh_clock hz_first; /* first clock sample, for calibrating kernel_hz */
+static struct mnl_socket *nl;	    /* rtnetlink, for the table dump at scrape */
 static struct ratelimit incident_limit;
 static struct metric_family *state_changes, *failures, *resolution, *drops, *queue_bytes, *entries,
     *table_limit, *suppressed;
@@ -124,6 +125,54 @@ static long read_kernel_hz(void)
 			break;
 	gzclose(f);
 	return hz;
+}
+
+static bool clock_sample(struct neigh_clock *out)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int fd = skel ? bpf_program__fd(skel->progs.neigh_clock_sample) : -1;
+
+	if (fd < 0)
+		return false;
+	if (bpf_prog_test_run_opts(fd, &opts)) {
+		log_msg(LOG_DEBUG, "neigh: clock sample failed: %s", strerror(errno));
+		return false;
+	}
+	/* A map, not a global: the agent loads with bpf_object__load(), which (libbpf 1.1) does
+	 * not map the skeleton's .bss onto the kernel's copy. */
+	return !bpf_map_lookup_elem(bpf_map__fd(skel->maps.neigh_clock), &(__u32){0}, out);
+}
+
+/* HZ from jiffies counted over a known time, rounded to the values kernels are built with. */
+long neigh_hz_from_samples(const struct neigh_clock *a, const struct neigh_clock *b)
+{
+	static const long common[] = {100, 250, 300, 1000};
+	double hz;
+
+	if (b->ns <= a->ns || b->jiffies < a->jiffies)
+		return 0;
+	hz = (double)(b->jiffies - a->jiffies) * 1e9 / (double)(b->ns - a->ns);
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (hz > (double)common[i] * 0.95 && hz < (double)common[i] * 1.05)
+			return common[i];
+	return (long)(hz + 0.5);
+}
+
+/* Without a readable kernel config: a second sample at least a second after the first. */
+static void neigh_tick(struct agent *ag)
+{
+	struct neigh_clock now;
+
+	if (kernel_hz || !clock_sample(&now))
+		return;
+	if (!hz_first.ns) {
+		hz_first = now;
+		return;
+	}
+	if (now.ns - hz_first.ns < 1000000000ull)
+		return;
+	kernel_hz = neigh_hz_from_samples(&hz_first, &now);
+	log_msg(LOG_DEBUG, "neigh: kernel HZ calibrated: %ld", kernel_hz);
 }
 
 /*
@@ -568,6 +617,9 @@ static int neigh_start(struct agent *ag)
 		bpf_program__set_autoload(skel->progs.kfree_skb_neigh, false);
 		probe_report("kfree_skb_neigh", false, why);
 	}
+	/* Only a fallback (HZ calibration): not where it would fail the whole object. */
+	if (kernel_hz || !kernel_has_enum_value(ag, "bpf_prog_type", "BPF_PROG_TYPE_SYSCALL"))
+		bpf_program__set_autoload(skel->progs.neigh_clock_sample, false);
 	skel->rodata->ipv4_drops_have_reason =
 	    drop_reasons && !config_probe_disabled(&ag->cfg, "kfree_skb_neigh");
 	attached = agent_load_object(ag, skel->obj, on_event, NULL, &skel->bss->events_dropped);
@@ -773,6 +825,7 @@ static void neigh_stop(struct agent *ag)
 	free(holds_snap);
 	holds_snap = NULL;
 	ratelimit_fini(&incident_limit);
+	memset(&hz_first, 0, sizeof(hz_first));
 	agent = NULL;
 }
 
@@ -780,5 +833,6 @@ const struct concern neigh_concern = {
     .name = "neigh",
     .start = neigh_start,
     .collect = neigh_collect,
+    .tick = neigh_tick,
     .stop = neigh_stop,
 };

@@ -59,4 +59,7 @@ int neigh_sip_held_sum(const struct neigh_hold_snapshot *snap, int n, bool (*is_
 		       neigh_episode_open_fn open, void *open_ctx, struct neigh_sip_held *out,
 		       int max);
 
+/* The kernel's HZ from two (jiffies, ns) samples (0 when they make no sense). For the tests. */
+long neigh_hz_from_samples(const struct neigh_clock *a, const struct neigh_clock *b);
+
 #endif

@@ -500,6 +500,31 @@ static __always_inline void unpark_evicted(const struct sk_buff *skb)
 }
 
 /*
+ * Run by the agent (BPF_PROG_TEST_RUN), never attached: the incident's "seconds since confirmed"
+ * is a jiffies difference, and where the kernel's config file (CONFIG_HZ) is not readable the
+ * agent calibrates HZ from two of these samples.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct neigh_clock);
+} neigh_clock SEC(".maps");
+
+SEC("syscall")
+int neigh_clock_sample(void *ctx)
+{
+	__u32 zero = 0;
+	struct neigh_clock *c = bpf_map_lookup_elem(&neigh_clock, &zero);
+
+	if (c) {
+		c->jiffies = bpf_jiffies64();
+		c->ns = bpf_ktime_get_ns();
+	}
+	return 0;
+}
+
+/*
  * Every drop on the host comes through here: the reason is checked first (enum values are read
  * from this kernel's BTF, they move between versions), then the namespace.
  */

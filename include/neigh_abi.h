@@ -115,6 +115,12 @@ struct neigh_res_hist {
 	__u64 sum_ns;
 };
 
+/* A (jiffies, ktime) pair read together: two of them a second apart give the kernel's HZ. */
+struct neigh_clock {
+	__u64 jiffies;
+	__u64 ns;
+};
+
 /* Ring-buffer record: an entry reached FAILED. */
 #define NEIGH_EVENT_MAX_SOCKETS 8
 struct neigh_failed_socket {

@@ -26,7 +26,8 @@ agent_start --sip.ports=5060 --neigh.incident-interval=0 --log.level=debug ||
 check "kfree_skb drop probe is up" eq "$(metric sipwatch_probe_up 'probe="kfree_skb_neigh"')" 1
 check "table limit read (gc_thresh3)" gt "$(metric sipwatch_neigh_table_limit 'family="ipv4"')" 0
 
-# --- IPv4: a dead peer (link down), default timing: 3 probes 1 s apart ---------------------------
+# --- IPv4: a dead peer (link down): 3 probes 2 s apart (time to look while the packets wait) ------
+in_host pbx sysctl -qw net.ipv4.neigh.eth0.retrans_time_ms=2000
 ip -n "$(ns_of dead)" link set eth0 down
 sent=$(burst pbx 10.99.0.2:5060 20)
 check "the burst was accepted (20 datagrams parked)" eq "$sent" 20
@@ -34,21 +35,36 @@ sip_held() { scrape /neigh/sockets | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 print(sum(h["bytes"] for h in d["held_now"] if h["proto"] == "udp" and h["port"] == 5060))'; }
-held_positive() { gt "$(sip_held)" 0; }
-check "while unresolved, port 5060 holds parked bytes" wait_for 2 held_positive
-# Two views of the same parked skbs: the kernel's n->arp_queue_len_bytes and the per-socket sum.
-check "unresolved queue bytes = what port 5060 holds (20 x truesize)" \
-	eq "$(metric sipwatch_neigh_unresolved_queue_bytes 'ifname="eth0",family="ipv4"')" "$(sip_held)"
+# first_positive CMD...: poll (5 s at most) until CMD prints a number above 0; print that number.
+first_positive() {
+	local v deadline=$(($(date +%s) + 5))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		v=$("$@")
+		gt "$v" 0 && { echo "$v"; return 0; }
+		sleep 0.2
+	done
+	echo 0
+}
+queue_gauge() { metric sipwatch_neigh_unresolved_queue_bytes 'ifname="eth0",family="ipv4"'; }
+held=$(first_positive sip_held)
+queued=$(first_positive queue_gauge)
+check "while unresolved, port 5060 holds parked bytes" gt "$held" 0
+check "while unresolved, the queue gauge shows them" gt "$queued" 0
 check "dropped{reason=failed} = datagrams sent" \
 	wait_metric 10 sipwatch_neigh_dropped_packets_total 'ifname="eth0",family="ipv4",reason="failed"' eq "$sent"
 wait_for 5 bash -c "grep -q '^10.99.0.2 .*FAILED' '$MON'"
 check "resolution failures = FAILED transitions (ip monitor)" \
 	eq "$(metric sipwatch_neigh_resolution_failures_total 'family="ipv4"')" "$(failed_lines 10.99.0.2)"
 check "one FAILED transition" eq "$(failed_lines 10.99.0.2)" 1
-check "nothing parked after FAILED" eq "$(sip_held)" 0
-check "queue gauge back to 0" eq "$(metric sipwatch_neigh_unresolved_queue_bytes 'family="ipv4"')" 0
+held_zero() { eq "$(sip_held)" 0; }
+check "nothing parked after FAILED" wait_for 3 held_zero
+check "queue gauge back to 0" wait_metric 3 sipwatch_neigh_unresolved_queue_bytes 'family="ipv4"' eq 0
 line=$(grep "incident=neigh_failed" "$AGENT_LOG" | grep 'address=10.99.0.2' | head -1)
 echo "incident: $line"
+# Three views of the same parked skbs: the socket's holding, the kernel's n->arp_queue_len_bytes,
+# and the bytes the incident says were dropped with the entry.
+check "parked bytes: socket holding = queue gauge = dropped with the entry" \
+	bash -c '[ "$1" = "$2" ] && [ "$2" = "$(sed -n "s/.* dropped_bytes=\([0-9]*\) .*/\1/p" <<<"$3")" ]' _ "$held" "$queued" "$line"
 check "incident names the address and the sending port" \
 	bash -c 'grep -q "failure=no_answer" <<<"$1" && grep -q "udp:5060" <<<"$1" && grep -q "dropped_packets=$2 " <<<"$1"' _ "$line" "$sent"
 check "the incident is served at /incidents?kind=neigh_failed" python3 -c '
@@ -65,7 +81,7 @@ h = [h for x in s for h in x["holdings"] if h["address"] == "10.99.0.2"]
 sys.exit(not (h and h[0]["packets"] == int(sys.argv[2]) and h[0]["bytes"] > 0 and s[0]["comm"] == "udp_burst"))' "$socks" "$sent"
 
 # --- IPv6 (NDP): frees its queue without a drop reason; quicker probes ---------------------------
-in_host pbx sysctl -qw net.ipv6.neigh.eth0.retrans_time_ms=300
+in_host pbx sysctl -qw net.ipv4.neigh.eth0.retrans_time_ms=300 net.ipv6.neigh.eth0.retrans_time_ms=300
 ip -n "$(ns_of dead6)" link set eth0 down
 sent6=$(burst pbx '[fd99::4]:5060' 15)
 check "IPv6 burst accepted" eq "$sent6" 15
