@@ -7,8 +7,9 @@
  * raw_syscalls sys_enter to sys_exit. At sys_enter the socket is found from the fd (task -> files
  * -> fdtable -> file -> socket -> sock): that works on every kernel back to 5.15, happens before
  * the call can block, and costs a few loads but no map operation, so only sends on SIP sockets pay
- * for a hash update. sys_exit runs for every syscall, so it first checks a global count of SIP
- * send calls in flight and returns at once when there are none.
+ * for more (task-local storage at enter, a per-CPU array slot at exit). sys_exit runs for every
+ * syscall, so it first checks a global count of SIP send calls in flight and returns at once when
+ * there are none.
  */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
