@@ -44,7 +44,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 LINT_SRCS  := $(wildcard agent/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/bpf/*.[ch] tests/tools/*.c)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test test-kernels unit bpftests bench lint install clean tools
+.PHONY: all deps run test test-asan soak test-kernels unit bpftests bench lint install clean tools
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -114,6 +114,18 @@ bench: deps
 test-kernels: deps
 	$(MAKE) --no-print-directory all bpftests
 	./tests/run.sh kernels
+
+# The agent and test tools built with ASan/UBSan into build-asan/, every integration scenario run
+# with them (any sanitizer report fails), then valgrind on a short scenario (tests/asan.sh).
+test-asan: deps
+	$(MAKE) --no-print-directory all
+	CFLAGS="-O1 -g $(ASAN_FLAGS)" $(MAKE) --no-print-directory BUILD=build-asan all
+	./tests/asan.sh
+
+# 10 minutes of churn with RSS and open fds sampled (tests/soak.sh); not part of make test.
+soak: deps
+	$(MAKE) --no-print-directory all
+	./tests/soak.sh
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRCS)

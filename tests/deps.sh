@@ -8,6 +8,9 @@ packages=(
 	libxdp-dev libmnl-dev libmicrohttpd-dev
 	# tests and lint
 	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
+	# production checks: systemd-analyze and strace (test_systemd.sh), capsh and setpriv
+	# (capability drop), valgrind (make test-asan)
+	systemd strace libcap2-bin util-linux valgrind
 	# make bench
 	bpftrace prometheus-node-exporter
 	# the status-page test loads the page in a real browser (headless)
