@@ -245,6 +245,21 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* No kernel config to read HZ from: measure it between two scans' clock records. */
+static void calibrate_hz(const struct tcp_audit_record *clock)
+{
+	if (kernel_hz)
+		return;
+	if (!calib_ns) {
+		calib_jiffies = clock->jiffies;
+		calib_ns = clock->ktime_ns;
+		return;
+	}
+	kernel_hz = tcp_hz_from_samples(clock->jiffies - calib_jiffies, clock->ktime_ns - calib_ns);
+	if (kernel_hz)
+		log_msg(LOG_INFO, "kernel HZ measured as %u", kernel_hz);
+}
+
 /* Run the audit iterator once: audit[] holds one record per live SIP connection. */
 static int run_audit(void)
 {
@@ -282,17 +297,9 @@ static int run_audit(void)
 	}
 	close(fd);
 	audit_len = bytes / sizeof(*audit);
-	/* No kernel config to read HZ from: measure it between two scans. */
-	if (!kernel_hz && audit_len) {
-		if (!calib_ns) {
-			calib_jiffies = audit[0].jiffies;
-			calib_ns = audit[0].ktime_ns;
-		} else {
-			kernel_hz = tcp_hz_from_samples(audit[0].jiffies - calib_jiffies,
-							audit[0].ktime_ns - calib_ns);
-			if (kernel_hz)
-				log_msg(LOG_INFO, "kernel HZ measured as %u", kernel_hz);
-		}
+	if (audit_len && audit[0].ep.sip_port == 0) {
+		calibrate_hz(&audit[0]);
+		memmove(audit, audit + 1, --audit_len * sizeof(*audit));
 	}
 	return err;
 }
@@ -527,6 +534,13 @@ static int tcp_start(struct agent *ag)
 	return 0;
 }
 
+/* Until HZ is known, scan once a second for the clock (a few µs: the namespace's sockets). */
+static void tcp_tick(struct agent *ag)
+{
+	if (!kernel_hz && skel)
+		run_audit();
+}
+
 static void tcp_stop(struct agent *ag)
 {
 	bpf_link__destroy(audit_link);
@@ -542,5 +556,6 @@ const struct concern tcp_concern = {
     .name = "tcp",
     .start = tcp_start,
     .collect = tcp_collect,
+    .tick = tcp_tick,
     .stop = tcp_stop,
 };

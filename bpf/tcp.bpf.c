@@ -223,6 +223,15 @@ int tcp_audit(struct bpf_iter__tcp *ctx)
 	struct tcp_sock *tp;
 	__u16 port;
 
+	/*
+	 * First a clock record (sip_port 0): jiffies and monotonic time together, from which the
+	 * agent measures HZ where the kernel config is not readable. The agent's own HTTP listener
+	 * guarantees the iterator visits at least one socket.
+	 */
+	rec.jiffies = bpf_jiffies64();
+	rec.ktime_ns = bpf_ktime_get_ns();
+	if (ctx->meta->seq_num == 0)
+		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	if (!skc || skc->skc_state != SW_TCP_ESTABLISHED)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(skc);
@@ -234,8 +243,6 @@ int tcp_audit(struct bpf_iter__tcp *ctx)
 		return 0;
 	tcp_fill_endpoints(sk, port, &rec.ep);
 	tcp_read_keepalive(sk, &rec.ka);
-	rec.jiffies = bpf_jiffies64();
-	rec.ktime_ns = bpf_ktime_get_ns();
 	rec.uid = ctx->uid;
 	rec.socket_ino = sock_inode(sk);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));

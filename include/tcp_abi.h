@@ -71,7 +71,10 @@ struct tcp_timeout_event {
 	__u32 pad;
 };
 
-/* One record per live SIP connection, written by the audit iterator (iter/tcp). */
+/*
+ * One record per live SIP connection, written by the audit iterator (iter/tcp), after one clock
+ * record (ep.sip_port 0, only jiffies and ktime_ns set).
+ */
 struct tcp_audit_record {
 	struct tcp_endpoints ep;
 	struct tcp_keepalive_settings ka;

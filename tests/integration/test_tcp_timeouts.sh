@@ -21,9 +21,13 @@ host_add other 7
 
 agent_start --sip.ports=5060 --log.level=debug || { echo "FAIL: agent starts"; exit 1; }
 timeouts() { metric sipwatch_tcp_connection_timeouts_total "${1:-}"; }
-for p in tcp_set_state tcp_send_reset tcp_retransmit_skb tcp_audit; do
+for p in tcp_set_state tcp_retransmit_skb tcp_audit; do
 	check "probe $p is up" eq "$(metric sipwatch_probe_up "probe=\"$p\"")" 1
 done
+# The reset reason exists from 6.10: before that the probe stays down and the socket state decides.
+reason=$(bpftool btf dump file /sys/kernel/btf/vmlinux format raw | grep -c "'SK_RST_REASON_TCP_KEEPALIVE_TIMEOUT'")
+check "probe tcp_send_reset is up exactly where the kernel has reset reasons ($reason)" \
+	eq "$(metric sipwatch_probe_up 'probe="tcp_send_reset"')" "$reason"
 check "timeout counters start at 0 for each cause" \
 	eq "$(scrape | grep -c '^sipwatch_tcp_connection_timeouts_total{port="5060",cause=')" 4
 

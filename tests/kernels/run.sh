@@ -15,6 +15,7 @@ cd "$KROOT" || exit 1
 GUEST_TESTS=(
 	bpf
 	tests/integration/test_foundation.sh
+	tests/integration/test_tcp_timeouts.sh
 )
 # KERNEL_TESTS="layer-or-script ..." runs only those (for iterating on one scenario).
 [ -n "${KERNEL_TESTS:-}" ] && read -r -a GUEST_TESTS <<<"$KERNEL_TESTS"
