@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "incident.h"
 #include "log.h"
+#include "webconfig.h"
 #include "status.h"
 
 #define MAX_ROUTES		16
@@ -76,6 +77,38 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned int statu
 	return ret;
 }
 
+/* --web.config.file basic_auth_users: true when no users are configured or the request names one
+ * with the right password. */
+static bool authorized(struct MHD_Connection *conn)
+{
+	char *password = NULL, *user;
+	bool ok;
+
+	if (!web_config.nr_users)
+		return true;
+	user = MHD_basic_auth_get_username_password(conn, &password);
+	ok = user && password && webconfig_check_user(&web_config, user, password);
+	if (password)
+		explicit_bzero(password, strlen(password));
+	MHD_free(user);
+	MHD_free(password);
+	return ok;
+}
+
+static enum MHD_Result send_unauthorized(struct MHD_Connection *conn)
+{
+	static char body[] = "unauthorized\n";
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(sizeof(body) - 1, body, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	ret = MHD_queue_basic_auth_fail_response(conn, "sipwatch", resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
@@ -97,6 +130,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_data_size = 0; /* discard bodies: no route takes one */
 		return MHD_YES;
 	}
+	if (!authorized(conn))
+		return send_unauthorized(conn);
 	strbuf_init(&out);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		strbuf_puts(&out, "method not allowed\n");
@@ -158,12 +193,22 @@ static int resolve_listen_address(const char *addr, struct sockaddr_storage *ss,
 
 static struct MHD_Daemon *start_daemon(unsigned int flags, uint16_t port, struct sockaddr *sa)
 {
-	return MHD_start_daemon(flags, port, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-				mhd_log, NULL, MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_CONNECTION_LIMIT,
-				MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
-				sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
+	/* --web.config.file's certificate and key, when it has them (an empty array otherwise). */
+	struct MHD_OptionItem tls[] = {
+	    {web_config.cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+	     web_config.cert_pem},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, web_config.key_pem},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+
+	if (web_config.cert_pem)
+		flags |= MHD_USE_TLS;
+	return MHD_start_daemon(
+	    flags, port, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    PER_IP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_ARRAY,
+	    tls, sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
 }
 
 static void on_http_ready(struct agent *ag, void *ctx)
@@ -229,4 +274,5 @@ void http_stop(void)
 		MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
 	nr_routes = 0;
+	webconfig_free(&web_config);
 }

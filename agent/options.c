@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "options.h"
 
+#include "webconfig.h"
+
 #include "refresh.h"
 
 #include <bpf/libbpf.h>
@@ -274,9 +276,20 @@ static int parse_tcp_user_timeout(struct config *cfg, const char *v, char *err, 
 	return 0;
 }
 
+static int parse_web_config_file(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	webconfig_free(&web_config);
+	if (!*v)
+		return 0;
+	return webconfig_load(v, &web_config, err, errlen);
+}
+
 const struct option_def option_table[] = {
     {"web.listen-address", "[HOST]:PORT", ":9060",
      "Address on which to expose metrics and the status page.", parse_listen_address},
+    {"web.config.file", "PATH", "",
+     "TLS and basic auth for the endpoint, in the Prometheus exporter toolkit's web config format.",
+     parse_web_config_file},
     {"web.telemetry-path", "PATH", "/metrics", "Path under which to expose metrics.",
      parse_telemetry_path},
     {"sip.ports", "PORT[,PORT...]", "5060,5061",

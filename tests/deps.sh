@@ -6,11 +6,13 @@ packages=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libxdp-dev libmnl-dev libmicrohttpd-dev
+	# --web.config.file: YAML and bcrypt
+	libyaml-dev libxcrypt-dev
 	# tests and lint
 	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
 	# production checks: systemd-analyze and strace (test_systemd.sh), capsh and setpriv
 	# (capability drop), valgrind (make test-asan)
-	systemd strace libcap2-bin util-linux valgrind
+	systemd strace libcap2-bin util-linux valgrind openssl
 	# make bench
 	bpftrace prometheus-node-exporter
 	# the status-page test loads the page in a real browser (headless)

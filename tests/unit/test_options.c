@@ -158,6 +158,8 @@ static void test_every_error_message(void **state)
 			   "expected IDLE,INTERVAL,COUNT");
 	expect_usage_error("--tcp.user-timeout=-5", "--tcp.user-timeout", "expected milliseconds");
 	expect_usage_error("--tcp.user-timeout=3s", "--tcp.user-timeout", "expected milliseconds");
+	expect_usage_error("--web.config.file=/nonexistent/web.yml", "--web.config.file",
+			   "cannot read /nonexistent/web.yml");
 	expect_usage_error("--bogus", "--bogus", "unknown flag");
 	expect_usage_error("stray", "stray", "unexpected argument");
 }
