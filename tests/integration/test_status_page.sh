@@ -38,7 +38,7 @@ check "the stall is an incident" wait_for 15 stall_incident
 browser() {
 	in_host pbx timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
 		--disable-background-networking --disable-component-update --disable-sync --no-first-run \
-		--user-data-dir="$TEST_TMP/chromium" --virtual-time-budget=10000 --window-size=1280,800 \
+		--user-data-dir="$TEST_TMP/chromium" --virtual-time-budget=10000 --window-size=1280,1000 \
 		"$@" "$(agent_url /)" 2>>"$TEST_TMP/chromium.log"
 }
 dom=$(browser --dump-dom)
