@@ -120,7 +120,8 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 						 path, key, WEBCONFIG_MAX_USERS);
 					goto bad_event;
 				}
-				snprintf(u->name, sizeof(u->name), "%s", key);
+				/* strlen(key) < sizeof(u->name): checked above */
+				memcpy(u->name, key, strlen(key) + 1);
 				snprintf(u->hash, sizeof(u->hash), "%s", v);
 				wc->nr_users++;
 			}
