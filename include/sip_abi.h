@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Records shared by bpf/sip.bpf.c, include/sip_parse.h and agent/sip.c, agent/peers.c: what one
+ * SIP segment is classified as, the per-CPU counter layout, and the peer table's key and value.
+ */
+#ifndef SIPWATCH_SIP_ABI_H
+#define SIPWATCH_SIP_ABI_H
+
+#include "sipwatch.h"
+
+/*
+ * What the classifier makes of one UDP datagram or TCP segment on a SIP port. SIP_NONE is not
+ * counted (no payload, not SIP traffic at all). The order fixes the label tables in agent/sip.c.
+ */
+enum sip_kind {
+	SIP_NONE = 0,
+	/* requests: the RFC 3261 family, then any other method token */
+	SIP_REQ_INVITE,
+	SIP_REQ_REGISTER,
+	SIP_REQ_OPTIONS,
+	SIP_REQ_ACK,
+	SIP_REQ_BYE,
+	SIP_REQ_CANCEL,
+	SIP_REQ_NOTIFY,
+	SIP_REQ_SUBSCRIBE,
+	SIP_REQ_PRACK,
+	SIP_REQ_UPDATE,
+	SIP_REQ_INFO,
+	SIP_REQ_REFER,
+	SIP_REQ_MESSAGE,
+	SIP_REQ_PUBLISH,
+	SIP_REQ_OTHER,
+	/* responses by class */
+	SIP_RESP_1XX,
+	SIP_RESP_2XX,
+	SIP_RESP_3XX,
+	SIP_RESP_4XX,
+	SIP_RESP_5XX,
+	SIP_RESP_6XX,
+	/* keepalives (RFC 5626) */
+	SIP_KA_CRLF_PING,
+	SIP_KA_CRLF_PONG,
+	SIP_KA_STUN_REQUEST,
+	SIP_KA_STUN_RESPONSE,
+	/* segments on a SIP port that do not start a SIP message: counted, never as SIP */
+	SIP_UNPARSED_TLS,	    /* a TLS record (SIP over TLS, 5061) */
+	SIP_UNPARSED_TCP_MIDSTREAM, /* a TCP segment that continues a message (or is not SIP) */
+	SIP_UNPARSED_UDP_NOT_SIP,   /* a UDP datagram that is none of the above */
+	SIP_KIND_MAX,
+};
+
+#define SIP_FIRST_REQUEST   SIP_REQ_INVITE
+#define SIP_FIRST_RESPONSE  SIP_RESP_1XX
+#define SIP_FIRST_KEEPALIVE SIP_KA_CRLF_PING
+#define SIP_FIRST_UNPARSED  SIP_UNPARSED_TLS
+
+enum sip_direction { SIP_DIR_RX = 0, SIP_DIR_TX = 1, SIP_DIR_MAX };
+enum sip_transport { SIP_TRANSPORT_UDP = 0, SIP_TRANSPORT_TCP = 1, SIP_TRANSPORT_MAX };
+
+/* Index into the per-CPU counter array "sip_counts". */
+#define SIP_COUNTER_INDEX(dir, transport, kind)                                                    \
+	((((dir)*SIP_TRANSPORT_MAX) + (transport)) * SIP_KIND_MAX + (kind))
+#define SIP_NR_COUNTERS (SIP_DIR_MAX * SIP_TRANSPORT_MAX * SIP_KIND_MAX)
+
+/* Peer table (LRU hash in the kernel): one entry per remote address seen in SIP traffic. */
+struct sip_peer_key {
+	__u8 family; /* SW_AF_INET / SW_AF_INET6 */
+	__u8 pad[3];
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, the rest zero */
+};
+
+struct sip_peer_value {
+	__u64
+	    last_rx_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last message from the peer */
+	__u64 last_tx_ns;  /* ... and to it; 0 = never */
+	__u64 rx_messages; /* classified messages and keepalives, not unparsed segments */
+	__u64 tx_messages;
+	__u32 ifindex; /* interface the last message crossed */
+	__u32 pad;
+};
+
+#endif /* SIPWATCH_SIP_ABI_H */
