@@ -284,6 +284,72 @@ static int parse_web_config_file(struct config *cfg, const char *v, char *err, s
 	return webconfig_load(v, &web_config, err, errlen);
 }
 
+static int parse_ifaces(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	for (const char *p = v; *p; p++) {
+		if (*p == ',' && (p == v || p[1] == ',' || !p[1])) {
+			snprintf(err, errlen,
+				 "expected a comma-separated list of interface names, got \"%s\"",
+				 v);
+			return -1;
+		}
+	}
+	return parse_string(cfg->ifaces, sizeof(cfg->ifaces), v, err, errlen);
+}
+
+static int parse_xdp_mode(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	static const char *const modes[] = {"auto", "native", "generic", "off"};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(v, modes[i])) {
+			cfg->xdp_mode = (int)i; /* enum sip_xdp_mode has this order */
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "expected auto, native, generic or off, got \"%s\"", v);
+	return -1;
+}
+
+static int parse_count(uint32_t *dst, const char *v, long min, long max, char *err, size_t errlen)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max) {
+		snprintf(err, errlen, "expected a whole number %ld-%ld, got \"%s\"", min, max, v);
+		return -1;
+	}
+	*dst = (uint32_t)n;
+	return 0;
+}
+
+static int parse_peers_max(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_count(&cfg->peers_max, v, 16, 1000000, err, errlen);
+}
+
+static int parse_peers_idle_timeout(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	uint64_t ns;
+
+	if (parse_duration_ns(&ns, v, 86400e9, "24h", err, errlen))
+		return -1;
+	if (ns < 1000000000ULL) {
+		snprintf(err, errlen, "must be at least 1s, got \"%s\"", v);
+		return -1;
+	}
+	cfg->peers_idle_timeout_ms = ns / 1000000;
+	return 0;
+}
+
+static int parse_metrics_peer_series(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_count(&cfg->metrics_peer_series, v, 0, 10000, err, errlen);
+}
+
 const struct option_def option_table[] = {
     {"web.listen-address", "[HOST]:PORT", ":9060",
      "Address on which to expose metrics and the status page.", parse_listen_address},
@@ -336,6 +402,20 @@ const struct option_def option_table[] = {
      "Enforce TCP_USER_TIMEOUT (milliseconds) on SIP TCP connections in the agent's namespace "
      "(opt-in; 0 = off).",
      parse_tcp_user_timeout},
+    {"ifaces", "IFACE[,IFACE...]", "",
+     "Interfaces whose SIP traffic is classified (XDP ingress, tc egress); default: every "
+     "interface that is up and not loopback when sipwatch starts.",
+     parse_ifaces},
+    {"xdp.mode", "MODE", "auto",
+     "auto (native, else generic XDP, else tc ingress), native, generic, or off (tc ingress).",
+     parse_xdp_mode},
+    {"peers.max", "N", "4096", "Size of the SIP peer table (LRU in the kernel).", parse_peers_max},
+    {"peers.idle-timeout", "DURATION", "1h",
+     "Drop a SIP peer from the table after this long without a message either way.",
+     parse_peers_idle_timeout},
+    {"metrics.peer-series", "N", "100",
+     "At most this many per-peer series (sipwatch_sip_peer_unreachable); /peers has them all.",
+     parse_metrics_peer_series},
 };
 const size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 

@@ -160,6 +160,18 @@ static void test_every_error_message(void **state)
 	expect_usage_error("--tcp.user-timeout=3s", "--tcp.user-timeout", "expected milliseconds");
 	expect_usage_error("--web.config.file=/nonexistent/web.yml", "--web.config.file",
 			   "cannot read /nonexistent/web.yml");
+	expect_usage_error("--ifaces=eth0,,eth1", "--ifaces", "comma-separated list");
+	expect_usage_error("--ifaces=eth0,", "--ifaces", "comma-separated list");
+	expect_usage_error("--xdp.mode=offload", "--xdp.mode",
+			   "expected auto, native, generic or off");
+	expect_usage_error("--peers.max=8", "--peers.max", "expected a whole number 16-1000000");
+	expect_usage_error("--peers.max=lots", "--peers.max", "expected a whole number");
+	expect_usage_error("--peers.idle-timeout=60", "--peers.idle-timeout",
+			   "expected a duration like");
+	expect_usage_error("--peers.idle-timeout=100ms", "--peers.idle-timeout",
+			   "must be at least 1s");
+	expect_usage_error("--metrics.peer-series=-1", "--metrics.peer-series",
+			   "expected a whole number 0-10000");
 	expect_usage_error("--bogus", "--bogus", "unknown flag");
 	expect_usage_error("stray", "stray", "unexpected argument");
 }
@@ -178,6 +190,27 @@ static void test_tcp_policy_flags(void **state)
 	assert_int_equal(cfg.tcp_keepalive_intvl, 5);
 	assert_int_equal(cfg.tcp_keepalive_probes, 3);
 	assert_int_equal(cfg.tcp_user_timeout_ms, 20000);
+}
+
+static void test_sip_flags(void **state)
+{
+	struct config cfg;
+	char *argv[] = {"sipwatch"};
+
+	assert_int_equal(parse(&cfg, 1, argv), OPTIONS_RUN);
+	assert_string_equal(cfg.ifaces, "");
+	assert_int_equal(cfg.xdp_mode, 0); /* auto */
+	assert_int_equal(cfg.peers_max, 4096);
+	assert_true(cfg.peers_idle_timeout_ms == 3600000ULL);
+	assert_int_equal(cfg.metrics_peer_series, 100);
+	assert_int_equal(PARSE(&cfg, "--ifaces=eth0,vlan42", "--xdp.mode=off", "--peers.max=16",
+			       "--peers.idle-timeout=90s", "--metrics.peer-series=0"),
+			 OPTIONS_RUN);
+	assert_string_equal(cfg.ifaces, "eth0,vlan42");
+	assert_int_equal(cfg.xdp_mode, 3);
+	assert_int_equal(cfg.peers_max, 16);
+	assert_true(cfg.peers_idle_timeout_ms == 90000ULL);
+	assert_int_equal(cfg.metrics_peer_series, 0);
 }
 
 static void test_probe_disable_list(void **state)
@@ -259,6 +292,7 @@ int main(void)
 	    cmocka_unit_test(test_every_error_message),
 	    cmocka_unit_test(test_tcp_policy_flags),
 	    cmocka_unit_test(test_probe_disable_list),
+	    cmocka_unit_test(test_sip_flags),
 	    cmocka_unit_test(test_stall_threshold),
 	    cmocka_unit_test(test_help_lists_every_option),
 	    cmocka_unit_test(test_readme_documents_every_option),

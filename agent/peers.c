@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "peers.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "neigh.h"
+
+/*
+ * Two arrays: the table and the one being rebuilt by a sync; a hash of indices over the table
+ * (open addressing, rebuilt with it) makes each sync O(peers).
+ */
+static struct sip_peer *table, *next_table;
+static int32_t *index_of, *next_index;
+static uint32_t max_peers, hash_size;
+static int nr_peers, nr_next;
+static uint64_t idle_ns;
+static struct metric_family *peers_by_state, *peer_unreachable_f;
+
+static size_t addr_len(uint8_t family)
+{
+	return family == SW_AF_INET6 ? 16 : 4;
+}
+
+static uint32_t key_hash(const struct sip_peer_key *k)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	h = (h ^ k->family) * 16777619u;
+	for (size_t i = 0; i < sizeof(k->addr); i++)
+		h = (h ^ k->addr[i]) * 16777619u;
+	return h;
+}
+
+static bool key_equal(const struct sip_peer_key *a, const struct sip_peer_key *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static int32_t hash_find(const int32_t *idx, const struct sip_peer *tab,
+			 const struct sip_peer_key *k)
+{
+	for (uint32_t i = key_hash(k) & (hash_size - 1);; i = (i + 1) & (hash_size - 1)) {
+		if (idx[i] < 0)
+			return -1;
+		if (key_equal(&tab[idx[i]].key, k))
+			return idx[i];
+	}
+}
+
+static void hash_insert(int32_t *idx, const struct sip_peer_key *k, int32_t pos)
+{
+	uint32_t i = key_hash(k) & (hash_size - 1);
+
+	while (idx[i] >= 0)
+		i = (i + 1) & (hash_size - 1);
+	idx[i] = pos;
+}
+
+int peers_init(uint32_t max, uint64_t idle_timeout_ns)
+{
+	peers_free();
+	max_peers = max;
+	idle_ns = idle_timeout_ns;
+	for (hash_size = 16; hash_size < 2 * max; hash_size <<= 1)
+		;
+	table = calloc(max, sizeof(*table));
+	next_table = calloc(max, sizeof(*next_table));
+	index_of = malloc(hash_size * sizeof(*index_of));
+	next_index = malloc(hash_size * sizeof(*next_index));
+	if (!table || !next_table || !index_of || !next_index) {
+		peers_free();
+		return -1;
+	}
+	memset(index_of, 0xff, hash_size * sizeof(*index_of));
+	return 0;
+}
+
+void peers_free(void)
+{
+	free(table);
+	free(next_table);
+	free(index_of);
+	free(next_index);
+	table = next_table = NULL;
+	index_of = next_index = NULL;
+	nr_peers = nr_next = 0;
+	max_peers = 0;
+}
+
+int peers_count(void)
+{
+	return nr_peers;
+}
+
+void peers_sync_begin(void)
+{
+	nr_next = 0;
+	if (next_index)
+		memset(next_index, 0xff, hash_size * sizeof(*next_index));
+}
+
+static uint64_t last_active_ns(const struct sip_peer_value *v)
+{
+	return v->last_rx_ns > v->last_tx_ns ? v->last_rx_ns : v->last_tx_ns;
+}
+
+bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value *v, uint64_t now_ns)
+{
+	struct sip_peer *p;
+	int32_t old;
+
+	if (!next_table || (uint32_t)nr_next >= max_peers)
+		return false;
+	if (now_ns > last_active_ns(v) && now_ns - last_active_ns(v) > idle_ns)
+		return false;
+	if (hash_find(next_index, next_table, key) >= 0)
+		return true; /* listed twice by one map walk (it changed underneath): keep one */
+	p = &next_table[nr_next];
+	old = hash_find(index_of, table, key);
+	if (old >= 0)
+		*p = table[old];
+	else
+		memset(p, 0, sizeof(*p));
+	p->key = *key;
+	p->v = *v;
+	hash_insert(next_index, key, nr_next);
+	nr_next++;
+	return true;
+}
+
+void peers_sync_end(void)
+{
+	struct sip_peer *t = table;
+	int32_t *i = index_of;
+
+	table = next_table;
+	next_table = t;
+	index_of = next_index;
+	next_index = i;
+	nr_peers = nr_next;
+}
+
+struct sip_peer *peers_find(const struct sip_peer_key *key)
+{
+	int32_t pos;
+
+	if (!table)
+		return NULL;
+	pos = hash_find(index_of, table, key);
+	return pos < 0 ? NULL : &table[pos];
+}
+
+void peers_refresh_routes(uint64_t now_ns, uint64_t max_age_ns, int budget)
+{
+	for (int i = 0; i < nr_peers && budget > 0; i++) {
+		struct sip_peer *p = &table[i];
+
+		if (p->route_checked_ns && now_ns - p->route_checked_ns < max_age_ns)
+			continue;
+		budget--;
+		p->route_checked_ns = now_ns;
+		p->has_next_hop =
+		    !rtnl_next_hop(p->key.family, p->key.addr, &p->nh_ifindex, p->nh_addr);
+	}
+}
+
+static int neigh_cmp(const void *a, const void *b)
+{
+	const struct rtnl_neigh *x = a, *y = b;
+
+	if (x->ifindex != y->ifindex)
+		return x->ifindex < y->ifindex ? -1 : 1;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+void peers_set_neigh_states(struct rtnl_neigh *tab, int n)
+{
+	qsort(tab, (size_t)n, sizeof(*tab), neigh_cmp);
+	for (int i = 0; i < nr_peers; i++) {
+		struct sip_peer *p = &table[i];
+		struct rtnl_neigh want = {.ifindex = p->nh_ifindex, .family = p->key.family};
+		const struct rtnl_neigh *hit;
+
+		p->has_neigh = false;
+		if (!p->has_next_hop)
+			continue;
+		memcpy(want.addr, p->nh_addr, sizeof(want.addr));
+		hit = bsearch(&want, tab, (size_t)n, sizeof(*tab), neigh_cmp);
+		if (hit) {
+			p->has_neigh = true;
+			p->nud_state = hit->state;
+		}
+	}
+}
+
+void peers_for_each(peers_fn fn, void *ctx)
+{
+	for (int i = 0; i < nr_peers; i++)
+		fn(&table[i], ctx);
+}
+
+void peers_with_next_hop(int ifindex, uint8_t family, const uint8_t *addr, peers_fn fn, void *ctx)
+{
+	for (int i = 0; i < nr_peers; i++) {
+		const struct sip_peer *p = &table[i];
+
+		if (p->has_next_hop && p->nh_ifindex == ifindex && p->key.family == family &&
+		    !memcmp(p->nh_addr, addr, addr_len(family)))
+			fn(p, ctx);
+	}
+}
+
+/*
+ * The neighbour state that decides reachability. NUD_* values can combine flags; the entry's
+ * state is one of them, so the lowest set bit names it.
+ */
+const char *peer_state_name(const struct sip_peer *p)
+{
+	if (!p->has_neigh)
+		return "none";
+	return neigh_state_name((uint8_t)(p->nud_state & -p->nud_state));
+}
+
+bool peer_unreachable(const struct sip_peer *p)
+{
+	return p->has_neigh && (p->nud_state & (SW_NUD_FAILED | SW_NUD_INCOMPLETE));
+}
+
+const char *peer_address(const struct sip_peer *p, char *buf, size_t len)
+{
+	return inet_ntop(p->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, p->key.addr, buf,
+			 (socklen_t)len);
+}
+
+void peers_register_metrics(struct metrics *reg)
+{
+	peers_by_state = metrics_gauge(reg, "sipwatch_sip_peers",
+				       "SIP peers in the peer table, by the neighbour state of "
+				       "their next hop (none: no entry).",
+				       LABELS("state"));
+	peer_unreachable_f =
+	    metrics_gauge(reg, "sipwatch_sip_peer_unreachable",
+			  "1 for each SIP peer whose next hop is FAILED or INCOMPLETE now (at most "
+			  "--metrics.peer-series series; /peers lists them all).",
+			  LABELS("peer", "ifname"));
+}
+
+static const char *ifname_of(int ifindex, char *buf)
+{
+	if (!if_indextoname((unsigned int)ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "%d", ifindex);
+	return buf;
+}
+
+void peers_collect_metrics(uint32_t max_series)
+{
+	static const char *const states[] = {"none",   "incomplete", "reachable",
+					     "stale",  "delay",	     "probe",
+					     "failed", "noarp",	     "permanent"};
+	uint32_t series = 0;
+
+	metric_family_clear(peers_by_state);
+	metric_family_clear(peer_unreachable_f);
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		metric_set(peers_by_state, LABELS(states[i]), 0);
+	for (int i = 0; i < nr_peers; i++) {
+		const struct sip_peer *p = &table[i];
+		char addr[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE];
+
+		metric_add(peers_by_state, LABELS(peer_state_name(p)), 1);
+		if (!peer_unreachable(p) || series >= max_series)
+			continue;
+		series++;
+		metric_set(
+		    peer_unreachable_f,
+		    LABELS(peer_address(p, addr, sizeof(addr)), ifname_of(p->nh_ifindex, ifname)),
+		    1);
+	}
+}
+
+static void json_age(struct strbuf *out, const char *name, uint64_t ts, uint64_t now_ns)
+{
+	if (!ts)
+		strbuf_printf(out, ",\"%s\":null", name);
+	else
+		strbuf_printf(out, ",\"%s\":%.3f", name,
+			      now_ns > ts ? (double)(now_ns - ts) / 1e9 : 0.0);
+}
+
+void peers_to_json(struct strbuf *out, const char *state, uint64_t now_ns)
+{
+	bool first = true;
+
+	strbuf_puts(out, "{\"peers\":[");
+	for (int i = 0; i < nr_peers; i++) {
+		const struct sip_peer *p = &table[i];
+		char addr[INET6_ADDRSTRLEN], nh[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE];
+
+		if (state && strcmp(state, peer_state_name(p)))
+			continue;
+		strbuf_puts(out, first ? "{" : ",{");
+		first = false;
+		strbuf_puts(out, "\"peer\":");
+		strbuf_json_string(out, peer_address(p, addr, sizeof(addr)));
+		strbuf_printf(out, ",\"family\":\"%s\"", neigh_family_name(p->key.family));
+		strbuf_puts(out, ",\"ifname\":");
+		strbuf_json_string(
+		    out, ifname_of(p->has_next_hop ? p->nh_ifindex : (int)p->v.ifindex, ifname));
+		strbuf_puts(out, ",\"next_hop\":");
+		if (p->has_next_hop) {
+			inet_ntop(p->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, p->nh_addr, nh,
+				  sizeof(nh));
+			strbuf_json_string(out, nh);
+		} else {
+			strbuf_puts(out, "null");
+		}
+		strbuf_printf(out, ",\"state\":\"%s\"", peer_state_name(p));
+		json_age(out, "last_rx_seconds_ago", p->v.last_rx_ns, now_ns);
+		json_age(out, "last_tx_seconds_ago", p->v.last_tx_ns, now_ns);
+		strbuf_printf(out, ",\"rx_messages\":%llu,\"tx_messages\":%llu}",
+			      (unsigned long long)p->v.rx_messages,
+			      (unsigned long long)p->v.tx_messages);
+	}
+	strbuf_puts(out, "]}");
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The SIP peer table as the agent sees it: the kernel's LRU map (bpf/sip.bpf.c, sip_peers) copied
+ * once a second, each peer with its next hop (rtnetlink route lookup) and that next hop's
+ * neighbour state (rtnetlink neighbour dump). Bounded by --peers.max; peers idle longer than
+ * --peers.idle-timeout are dropped (also from the kernel map). Other concerns read it through
+ * peers_for_each() and peers_with_next_hop().
+ */
+#ifndef SIPWATCH_PEERS_H
+#define SIPWATCH_PEERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "metrics.h"
+#include "rtnl.h"
+#include "sip_abi.h"
+#include "strbuf.h"
+
+struct sip_peer {
+	struct sip_peer_key key;
+	struct sip_peer_value v;
+	bool has_next_hop;
+	int nh_ifindex;
+	uint8_t nh_addr[16];
+	uint64_t route_checked_ns; /* CLOCK_MONOTONIC; 0 = never */
+	bool has_neigh;		   /* the next hop has a neighbour entry */
+	uint16_t nud_state;
+};
+
+typedef void (*peers_fn)(const struct sip_peer *p, void *ctx);
+
+int peers_init(uint32_t max, uint64_t idle_timeout_ns);
+void peers_free(void);
+int peers_count(void);
+
+/*
+ * Resynchronise from the kernel table: begin, one add per kernel entry, end. add() keeps what the
+ * agent knew about the peer (next hop, state) and returns false when the peer is idle past the
+ * timeout or the table is full: the caller then deletes it from the kernel map.
+ */
+void peers_sync_begin(void);
+bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value *v,
+		    uint64_t now_ns);
+void peers_sync_end(void);
+
+/* Look up next hops not checked for @max_age_ns (at most @budget lookups). */
+void peers_refresh_routes(uint64_t now_ns, uint64_t max_age_ns, int budget);
+/* Neighbour states from a table dump (@tab is sorted in place). */
+void peers_set_neigh_states(struct rtnl_neigh *tab, int n);
+
+void peers_for_each(peers_fn fn, void *ctx);
+/* Every peer whose next hop is (@ifindex, @family, @addr). */
+void peers_with_next_hop(int ifindex, uint8_t family, const uint8_t *addr, peers_fn fn, void *ctx);
+struct sip_peer *peers_find(const struct sip_peer_key *key);
+
+/* "reachable", "failed", ... of the next hop's entry; "none" without one. */
+const char *peer_state_name(const struct sip_peer *p);
+/* The next hop is FAILED or INCOMPLETE now. */
+bool peer_unreachable(const struct sip_peer *p);
+const char *peer_address(const struct sip_peer *p, char *buf, size_t len);
+
+/* sipwatch_sip_peers{state} and sipwatch_sip_peer_unreachable{peer,ifname} (at most @max_series).
+ */
+void peers_register_metrics(struct metrics *reg);
+void peers_collect_metrics(uint32_t max_series);
+/* {"peers": [...]} with only peers in @state when it is not NULL. */
+void peers_to_json(struct strbuf *out, const char *state, uint64_t now_ns);
+
+#endif

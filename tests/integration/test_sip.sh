@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SIP classifier and peer table end to end: Kamailio in the pbx host answers OPTIONS/REGISTER from
+# a phone over UDP and TCP, IPv4 and IPv6; the agent (in the pbx host) must count exactly what
+# crossed the wire in both directions, list exactly the phone's addresses as peers with the right
+# next hop, report the phone unreachable once its link is down and resolution fails, and clear
+# that when it answers again. On exit every XDP program, tc filter and clsact qdisc is gone.
+source "$(dirname "$0")/lib.sh"
+
+KAMAILIO_PID=
+kamailio_stop() {
+	[ -n "$KAMAILIO_PID" ] || return 0
+	kill -TERM "$KAMAILIO_PID" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$KAMAILIO_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$KAMAILIO_PID" 2>/dev/null
+	wait "$KAMAILIO_PID" 2>/dev/null
+	KAMAILIO_PID=
+}
+trap 'kamailio_stop; lan_cleanup' EXIT
+
+CLIENT="python3 $ROOT/tests/integration/sip_client.py"
+m() { metric "$@"; }
+sip_listening() { in_host pbx ss -Hlntu | grep -q ':5060 '; }
+
+lan_up
+host_add pbx 1
+host_add phone 2
+# The pbx's neighbour entries age fast, so a dead phone is found FAILED within seconds.
+in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=2000 \
+	net.ipv4.neigh.eth0.delay_first_probe_time=1
+
+mkdir -p "$TEST_TMP/kamailio"
+ip netns exec "$(ns_of pbx)" kamailio -DD -E -f "$ROOT/tests/integration/kamailio.cfg" \
+	-P "$TEST_TMP/kamailio/pid" -Y "$TEST_TMP/kamailio" -w "$TEST_TMP/kamailio" \
+	>"$TEST_TMP/kamailio.log" 2>&1 &
+KAMAILIO_PID=$!
+check "kamailio listens on 5060" wait_for 20 sip_listening
+
+agent_start --sip.ports=5060 --peers.idle-timeout=10m
+check "xdp probe up on eth0" eq "$(m sipwatch_probe_up 'probe="xdp:eth0"')" 1
+check "tc egress probe up on eth0" eq "$(m sipwatch_probe_up 'probe="tc_egress:eth0"')" 1
+
+in_host phone $CLIENT udp 10.99.0.1 5060 OPTIONS 5 >/dev/null
+check "kamailio answered 3 REGISTER over UDP" in_host phone $CLIENT udp 10.99.0.1 5060 REGISTER 3
+check "kamailio answered 4 OPTIONS over TCP" in_host phone $CLIENT tcp 10.99.0.1 5060 OPTIONS 4
+in_host phone $CLIENT tcp 10.99.0.1 5060 REGISTER 2 >/dev/null
+check "kamailio answered 2 OPTIONS over UDP/IPv6" in_host phone $CLIENT udp fd99::1 5060 OPTIONS 2
+
+U='transport="udp"'
+T='transport="tcp"'
+check "rx udp OPTIONS = 7" wait_metric 10 sipwatch_sip_requests_total "direction=\"rx\",$U,method=\"options\"" eq 7
+check "rx udp REGISTER = 3" eq "$(m sipwatch_sip_requests_total "direction=\"rx\",$U,method=\"register\"")" 3
+check "rx tcp OPTIONS = 4" eq "$(m sipwatch_sip_requests_total "direction=\"rx\",$T,method=\"options\"")" 4
+check "rx tcp REGISTER = 2" eq "$(m sipwatch_sip_requests_total "direction=\"rx\",$T,method=\"register\"")" 2
+check "tx udp 2xx = 10" eq "$(m sipwatch_sip_responses_total "direction=\"tx\",$U,class=\"2xx\"")" 10
+check "tx tcp 2xx = 6" eq "$(m sipwatch_sip_responses_total "direction=\"tx\",$T,class=\"2xx\"")" 6
+check "no requests sent, no responses received" eq \
+	"$(($(m sipwatch_sip_requests_total 'direction="tx"') + $(m sipwatch_sip_responses_total 'direction="rx"')))" 0
+check "nothing unparsed" eq "$(m sipwatch_sip_unparsed_segments_total)" 0
+
+peers_json() { scrape "/peers${1:-}"; }
+peer_field() { # PEER FIELD
+	peers_json | python3 -c 'import json,sys
+for p in json.load(sys.stdin)["peers"]:
+    if p["peer"] == sys.argv[1]: print(p[sys.argv[2]])' "$1" "$2"
+}
+nr_peers() { peers_json "${1:-}" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))'; }
+check "peer table: exactly the phone's two addresses" eq "$(nr_peers)" 2
+check "peer 10.99.0.2: next hop itself on eth0" \
+	[ "$(peer_field 10.99.0.2 next_hop) $(peer_field 10.99.0.2 ifname)" = "10.99.0.2 eth0" ]
+check "peer fd99::2: next hop itself on eth0" \
+	[ "$(peer_field fd99::2 next_hop) $(peer_field fd99::2 ifname)" = "fd99::2 eth0" ]
+check "peer 10.99.0.2: 10 rx, 10 tx messages" \
+	[ "$(peer_field 10.99.0.2 rx_messages) $(peer_field 10.99.0.2 tx_messages)" = "14 14" ]
+check "sip_peers gauge counts both" eq "$(m sipwatch_sip_peers)" 2
+
+# The phone's cable is pulled; the PBX keeps sending to it until resolution fails.
+in_host phone ip link set eth0 down
+unreachable_v4() { eq "$(m sipwatch_sip_peer_unreachable 'peer="10.99.0.2",ifname="eth0"')" 1; }
+poke_and_check() {
+	in_host pbx $CLIENT udp 10.99.0.2 5060 OPTIONS 1 >/dev/null 2>&1
+	[ "$(peer_field 10.99.0.2 state)" = failed ] && unreachable_v4
+}
+check "dead phone: failed in /peers and sip_peer_unreachable" wait_for 30 poke_and_check
+check "/peers?state=failed lists only it" \
+	[ "$(peers_json '?state=failed' | python3 -c 'import json,sys; print(" ".join(p["peer"] for p in json.load(sys.stdin)["peers"]))')" = 10.99.0.2 ]
+
+# Back: the phone talks again, the PBX learns its address, the peer leaves "failed".
+in_host phone ip link set eth0 up
+recovered() {
+	in_host phone $CLIENT udp 10.99.0.1 5060 OPTIONS 1 >/dev/null 2>&1
+	[ "$(peer_field 10.99.0.2 state)" != failed ] && ! unreachable_v4
+}
+check "phone back: no longer failed nor unreachable" wait_for 30 recovered
+
+pid=$AGENT_PID
+agent_stop
+check "agent exited cleanly" [ $? -eq 0 ]
+check "no XDP program left on eth0" bash -c "! ip -n $(ns_of pbx) link show dev eth0 | grep -q xdp"
+check "no tc filter left on eth0" [ -z "$(in_host pbx tc filter show dev eth0 egress)$(in_host pbx tc filter show dev eth0 ingress)" ]
+check "no clsact qdisc left on eth0" bash -c "! ip netns exec $(ns_of pbx) tc qdisc show dev eth0 | grep -q clsact"
+kamailio_stop

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The agent's SIP peer table (agent/peers.c): bound, idle eviction, next-hop states, JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "peers.h"
+
+#define S 1000000000ULL
+
+static struct sip_peer_key v4(uint8_t last)
+{
+	struct sip_peer_key k = {.family = SW_AF_INET, .addr = {10, 99, 0, last}};
+
+	return k;
+}
+
+static struct sip_peer_value seen(uint64_t rx_ns, uint64_t tx_ns)
+{
+	struct sip_peer_value v = {.last_rx_ns = rx_ns, .last_tx_ns = tx_ns, .rx_messages = 1};
+
+	return v;
+}
+
+static int teardown(void **state)
+{
+	peers_free();
+	return 0;
+}
+
+static void test_bound(void **state)
+{
+	assert_int_equal(peers_init(16, 600 * S), 0);
+	peers_sync_begin();
+	for (int i = 1; i <= 20; i++) {
+		struct sip_peer_key k = v4((uint8_t)i);
+		struct sip_peer_value v = seen(100 * S, 0);
+
+		/* the 17th and later do not fit: the caller drops them from the kernel map */
+		assert_int_equal(peers_sync_add(&k, &v, 101 * S), i <= 16);
+	}
+	peers_sync_end();
+	assert_int_equal(peers_count(), 16);
+}
+
+static void test_idle_eviction(void **state)
+{
+	struct sip_peer_key a = v4(2), b = v4(3), c = v4(4);
+	struct sip_peer_value old = seen(10 * S, 20 * S), fresh = seen(10 * S, 95 * S),
+			      rx_only = seen(50 * S, 0);
+
+	assert_int_equal(peers_init(64, 60 * S), 0);
+	peers_sync_begin();
+	assert_false(peers_sync_add(&a, &old, 100 * S));    /* last activity 80 s ago */
+	assert_true(peers_sync_add(&b, &fresh, 100 * S));   /* tx 5 s ago keeps it */
+	assert_true(peers_sync_add(&c, &rx_only, 100 * S)); /* exactly 50 s ago */
+	peers_sync_end();
+	assert_int_equal(peers_count(), 2);
+	assert_null(peers_find(&a));
+	assert_non_null(peers_find(&b));
+	/* A later sync without c (the kernel's LRU dropped it): gone here too. */
+	peers_sync_begin();
+	assert_true(peers_sync_add(&b, &fresh, 100 * S));
+	peers_sync_end();
+	assert_int_equal(peers_count(), 1);
+	assert_null(peers_find(&c));
+}
+
+/* What the agent learnt (next hop, state) survives a resync. */
+static void test_state_kept_and_neighbours(void **state)
+{
+	struct sip_peer_key a = v4(2), b = v4(3);
+	struct sip_peer_value v = seen(10 * S, 0);
+	struct rtnl_neigh tab[3] = {
+	    {.ifindex = 2, .family = SW_AF_INET, .addr = {10, 99, 0, 9}, .state = SW_NUD_FAILED},
+	    {.ifindex = 2, .family = SW_AF_INET, .addr = {10, 99, 0, 2}, .state = SW_NUD_REACHABLE},
+	    {.ifindex = 3, .family = SW_AF_INET, .addr = {10, 99, 0, 9}, .state = SW_NUD_STALE},
+	};
+	struct sip_peer *p;
+	struct strbuf out;
+
+	assert_int_equal(peers_init(64, 600 * S), 0);
+	peers_sync_begin();
+	peers_sync_add(&a, &v, 11 * S);
+	peers_sync_add(&b, &v, 11 * S);
+	peers_sync_end();
+	p = peers_find(&a); /* on-link */
+	p->has_next_hop = true;
+	p->nh_ifindex = 2;
+	memcpy(p->nh_addr, a.addr, 4);
+	p = peers_find(&b); /* behind a gateway 10.99.0.9 on ifindex 2 */
+	p->has_next_hop = true;
+	p->nh_ifindex = 2;
+	memcpy(p->nh_addr, (uint8_t[]){10, 99, 0, 9}, 4);
+	peers_set_neigh_states(tab, 3);
+
+	peers_sync_begin();
+	peers_sync_add(&a, &v, 12 * S);
+	peers_sync_add(&b, &v, 12 * S);
+	peers_sync_end();
+	assert_string_equal(peer_state_name(peers_find(&a)), "reachable");
+	assert_string_equal(peer_state_name(peers_find(&b)), "failed");
+	assert_false(peer_unreachable(peers_find(&a)));
+	assert_true(peer_unreachable(peers_find(&b)));
+
+	strbuf_init(&out);
+	peers_to_json(&out, "failed", 12 * S);
+	assert_non_null(strstr(out.data, "\"peer\":\"10.99.0.3\""));
+	assert_non_null(strstr(out.data, "\"next_hop\":\"10.99.0.9\""));
+	assert_non_null(strstr(out.data, "\"last_rx_seconds_ago\":2.000"));
+	assert_non_null(strstr(out.data, "\"last_tx_seconds_ago\":null"));
+	assert_null(strstr(out.data, "10.99.0.2"));
+	strbuf_free(&out);
+}
+
+static int count_cb_calls;
+static void count_cb(const struct sip_peer *p, void *ctx)
+{
+	count_cb_calls++;
+}
+
+static void test_with_next_hop(void **state)
+{
+	struct sip_peer_value v = seen(10 * S, 0);
+	const uint8_t gw[4] = {10, 99, 0, 9};
+
+	assert_int_equal(peers_init(64, 600 * S), 0);
+	peers_sync_begin();
+	for (int i = 2; i < 6; i++) {
+		struct sip_peer_key k = v4((uint8_t)i);
+
+		peers_sync_add(&k, &v, 11 * S);
+	}
+	peers_sync_end();
+	for (int i = 2; i < 5; i++) {
+		struct sip_peer_key k = v4((uint8_t)i);
+		struct sip_peer *p = peers_find(&k);
+
+		p->has_next_hop = true;
+		p->nh_ifindex = 2;
+		memcpy(p->nh_addr, gw, 4);
+	}
+	count_cb_calls = 0;
+	peers_with_next_hop(2, SW_AF_INET, gw, count_cb, NULL);
+	assert_int_equal(count_cb_calls, 3);
+	count_cb_calls = 0;
+	peers_with_next_hop(3, SW_AF_INET, gw, count_cb, NULL);
+	assert_int_equal(count_cb_calls, 0);
+	count_cb_calls = 0;
+	peers_for_each(count_cb, NULL);
+	assert_int_equal(count_cb_calls, 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_bound, teardown),
+	    cmocka_unit_test_teardown(test_idle_eviction, teardown),
+	    cmocka_unit_test_teardown(test_state_kept_and_neighbours, teardown),
+	    cmocka_unit_test_teardown(test_with_next_hop, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
