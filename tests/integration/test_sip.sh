@@ -79,22 +79,23 @@ check "sip_peers gauge counts both" eq "$(m sipwatch_sip_peers)" 2
 in_host phone ip link set eth0 down
 unreachable_v4() { eq "$(m sipwatch_sip_peer_unreachable 'peer="10.99.0.2",ifname="eth0"')" 1; }
 failed_peers() { peers_json '?state=failed' | python3 -c 'import json,sys; print(" ".join(p["peer"] for p in json.load(sys.stdin)["peers"]))'; }
-# Each send to a FAILED entry starts a new resolution (INCOMPLETE, then FAILED again 3 s later):
-# send, then look, until one look sees FAILED in /peers, the filter and the gauge together. The
-# phone's IPv6 address may fail too (the kernel's NUD probes the entry the replies used): the
-# filter must list 10.99.0.2 and nothing but the phone's addresses.
+# The PBX sends to the dead phone until its entry is FAILED. Each send to a FAILED entry starts a
+# new resolution (INCOMPLETE for 3 s), so the sends stop as soon as FAILED is seen; then FAILED
+# stays. The phone's IPv6 address may fail too (the kernel's NUD probes the entry the replies
+# used): the filter must list 10.99.0.2 and nothing but the phone's addresses.
+poke_until_failed() {
+	in_host pbx $CLIENT udp 10.99.0.2 5060 OPTIONS 1 >/dev/null 2>&1
+	[ "$(peer_field 10.99.0.2 state)" = failed ]
+}
+check "dead phone: its next hop goes failed in /peers" wait_for 40 poke_until_failed
 only_phone_failed() {
 	case " $(failed_peers) " in
 	" 10.99.0.2 " | " fd99::2 10.99.0.2 " | " 10.99.0.2 fd99::2 ") return 0 ;;
 	*) return 1 ;;
 	esac
 }
-poke_and_check() {
-	in_host pbx $CLIENT udp 10.99.0.2 5060 OPTIONS 1 >/dev/null 2>&1
-	only_phone_failed && unreachable_v4
-}
-check "dead phone: failed in /peers?state=failed and in sip_peer_unreachable" \
-	wait_for 30 poke_and_check
+failed_seen() { only_phone_failed && unreachable_v4; }
+check "dead phone: in /peers?state=failed and sip_peer_unreachable 1" wait_for 5 failed_seen
 
 # Back: the phone talks again, the PBX learns its address, the peer leaves "failed".
 in_host phone ip link set eth0 up
