@@ -111,4 +111,17 @@ check "agent exited cleanly" [ $? -eq 0 ]
 check "no XDP program left on eth0" bash -c "! ip -n $(ns_of pbx) link show dev eth0 | grep -q xdp"
 check "no tc filter left on eth0" [ -z "$(in_host pbx tc filter show dev eth0 egress)$(in_host pbx tc filter show dev eth0 ingress)" ]
 check "no clsact qdisc left on eth0" bash -c "! ip netns exec $(ns_of pbx) tc qdisc show dev eth0 | grep -q clsact"
+
+# --xdp.mode=off: ingress through tc instead, counted the same; again nothing left behind.
+agent_start --sip.ports=5060 --xdp.mode=off
+check "xdp.mode=off: xdp probe 0, tc ingress probe 1" \
+	[ "$(m sipwatch_probe_up 'probe="xdp:eth0"') $(m sipwatch_probe_up 'probe="tc_ingress:eth0"')" = "0 1" ]
+in_host phone $CLIENT udp 10.99.0.1 5060 OPTIONS 3 >/dev/null
+in_host phone $CLIENT tcp 10.99.0.1 5060 REGISTER 2 >/dev/null
+check "tc ingress: rx udp OPTIONS = 3" wait_metric 10 sipwatch_sip_requests_total "direction=\"rx\",$U,method=\"options\"" eq 3
+check "tc ingress: rx tcp REGISTER = 2" eq "$(m sipwatch_sip_requests_total "direction=\"rx\",$T,method=\"register\"")" 2
+check "tc ingress: tx 2xx = 5" eq "$(m sipwatch_sip_responses_total 'direction="tx",class="2xx"')" 5
+agent_stop
+check "xdp.mode=off: agent exited cleanly" [ $? -eq 0 ]
+check "xdp.mode=off: no tc filter or clsact left" bash -c "[ -z \"\$(ip netns exec $(ns_of pbx) tc filter show dev eth0 ingress)\" ] && ! ip netns exec $(ns_of pbx) tc qdisc show dev eth0 | grep -q clsact"
 kamailio_stop
