@@ -36,6 +36,8 @@ mkdir -p /run/netns /var/run
 mkdir -p "/lib/modules/$(uname -r)"
 mount --bind "$modules" "/lib/modules/$(uname -r)"
 echo /sbin/modprobe >/proc/sys/kernel/modprobe
+# /boot as an installed Debian kernel leaves it: the agent reads CONFIG_HZ from the config.
+cp "$(arg sw.boot)/config-$(uname -r)" "$(arg sw.boot)/System.map-$(uname -r)" /boot/
 
 hostname sipwatch-guest
 ip link set lo up

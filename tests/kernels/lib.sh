@@ -140,7 +140,7 @@ vm_run() {
 		-nodefaults -no-user-config -display none -no-reboot \
 		-chardev stdio,id=con,signal=off -serial chardev:con \
 		-bios "$QBOOT" -kernel "$dir/vmlinux" -initrd "$dir/initramfs.cpio" \
-		-append "console=ttyS0 quiet loglevel=3 panic=-1 sw.shares=$shares sw.run=$run sw.project=$KROOT sw.modules=$dir/root/lib/modules/$(cat "$dir/kver")" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 sw.shares=$shares sw.run=$run sw.project=$KROOT sw.modules=$dir/root/lib/modules/$(cat "$dir/kver") sw.boot=$dir/root/boot" \
 		-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 		-device virtio-9p-pci,fsdev=root,mount_tag=root \
 		"${fsdev[@]}" </dev/null

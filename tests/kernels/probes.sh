@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Print one line "PROBE <name> <0|1> <reason>" per sipwatch_probe_up series of an agent started
-# with the defaults in a test namespace of the running kernel; the reason is the one the agent
+# with the given flags in a test namespace of the running kernel; the reason is the one the agent
 # logged for a probe it could not attach. tests/kernels/run.sh builds the probe × kernel matrix
 # from these lines (it runs this script on the host and in every guest). Arguments: extra agent flags.
 source "$(dirname "$0")/../integration/lib.sh"

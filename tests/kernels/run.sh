@@ -15,10 +15,17 @@ cd "$KROOT" || exit 1
 GUEST_TESTS=(
 	bpf
 	tests/integration/test_foundation.sh
+	tests/integration/test_neigh.sh
+	tests/integration/test_sendq_tcp.sh
 	tests/integration/test_tcp_timeouts.sh
 )
 # KERNEL_TESTS="layer-or-script ..." runs only those (for iterating on one scenario).
 [ -n "${KERNEL_TESTS:-}" ] && read -r -a GUEST_TESTS <<<"$KERNEL_TESTS"
+
+# The probe matrix lists what an agent started with these flags attaches: the defaults plus the
+# optional managed refresh. --neigh.fail-fast is left out until its attach failure on 6.12 is
+# understood (README, Kernel matrix).
+PROBE_FLAGS="--neigh.refresh=managed"
 
 failures=0
 fail() {
@@ -39,21 +46,23 @@ trap 'rm -f "$matrix"' EXIT
 # relay KERNEL LOG RC: the guest's result lines, tagged with the kernel; everything else indented.
 # Also counts them and checks them against the guest's own "N passed, N failed" summary.
 relay() {
-	local k=$1 log=$2 rc=$3 fails summary_failed
+	local k=$1 log=$2 rc=$3 fails summaries summary_failed
 	awk -v k="$k" -v matrix="$matrix" '
 		/^PASS: / { sub(/^PASS: /, ""); print "PASS: [" k "] " $0; next }
 		/^FAIL: / { sub(/^FAIL: /, ""); print "FAIL: [" k "] " $0; next }
 		/^\[       OK \] / { sub(/^\[       OK \] /, ""); print "PASS: [" k "] " $0; next }
 		/^\[  FAILED  \] [0-9]+ test/ { print "    [" k "] " $0; next }
+		/^--- .*: [0-9]+ s$/ { print "=== [" k "] " substr($0, 5); next }
 		/^\[  FAILED  \] / { sub(/^\[  FAILED  \] /, ""); print "FAIL: [" k "] " $0; next }
 		/^PROBE / { print k, substr($0, 7) >> matrix; next }
 		/reboot: Power down/ { next }
 		{ print "    [" k "] " $0 }
 	' "$log"
 	fails=$(grep -cE '^FAIL: |^\[  FAILED  \] [^0-9]' "$log")
-	summary_failed=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' "$log" | tail -1)
-	if [ -z "$summary_failed" ]; then
-		fail "[$k] the guest's test run did not finish (no summary line; see $log)"
+	summaries=$(grep -cE '^[0-9]+ passed, [0-9]+ failed$' "$log")
+	summary_failed=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
+	if [ "$summaries" -ne "${#GUEST_TESTS[@]}" ]; then
+		fail "[$k] the guest's test run did not finish ($summaries of ${#GUEST_TESTS[@]} summary lines; see $log)"
 	elif [ "$summary_failed" -gt "$fails" ]; then
 		fail "[$k] $((summary_failed - fails)) failure(s) without a FAIL line (see $log)"
 	fi
@@ -65,7 +74,7 @@ kernels=()
 # The host's own kernel first: the reference column of the matrix.
 host=$(uname -r)
 kernels+=("$host")
-out=$(bash tests/kernels/probes.sh 2>&1)
+out=$(bash tests/kernels/probes.sh $PROBE_FLAGS 2>&1)
 sed -n 's/^PROBE /'"$host"' /p' <<<"$out" >>"$matrix"
 grep -q "^$host " "$matrix" || fail "[$host] the agent listed no probes: $out"
 
@@ -76,9 +85,17 @@ for pkg in $pkgs; do
 	log=$KCACHE/$k.log
 	echo "=== guest $k: ${GUEST_TESTS[*]}"
 	start=$(date +%s)
-	vm_run "$dir" env BUILD="$BUILD" bash -c \
-		'tests/run.sh "$@"; rc=$?; bash tests/kernels/probes.sh || rc=1; exit $rc' _ \
-		"${GUEST_TESTS[@]}" >"$log" 2>&1
+	# One tests/run.sh per test, timed (TCG makes time the scarce thing); relay() adds up the
+	# summaries.
+	vm_run "$dir" env BUILD="$BUILD" PROBE_FLAGS="$PROBE_FLAGS" bash -c '
+		rc=0
+		for t; do
+			start=$(date +%s)
+			tests/run.sh "$t" || rc=1
+			echo "--- $t: $(($(date +%s) - start)) s"
+		done
+		bash tests/kernels/probes.sh $PROBE_FLAGS || rc=1
+		exit $rc' _ "${GUEST_TESTS[@]}" >"$log" 2>&1
 	rc=$?
 	sed -i 's/\r$//' "$log" # the serial console ends its lines with CR LF
 	relay "$k" "$log" "$rc"
@@ -90,8 +107,8 @@ done
 # failure is a bug (CO-RE relocation, verifier), not an explanation.
 while read -r k probe up reason; do
 	[ "$up" = 1 ] && continue
-	case "$reason" in
-	*failed* | "(no reason logged)") fail "[$k] probe $probe is down: $reason" ;;
+	case "${reason,,}" in
+	*fail* | *cannot* | *error* | *invalid* | "(no reason logged)") fail "[$k] probe $probe is down: $reason" ;;
 	*) echo "PASS: [$k] probe $probe is down with a reason: $reason" ;;
 	esac
 done <"$matrix"
