@@ -114,6 +114,10 @@ check "both dead phones, and only they, are neigh_failed incidents" bash -c \
 	'grep -q "\"address\":\"10.99.0.3\"" <<<"$1" && grep -q "\"address\":\"10.99.0.4\"" <<<"$1" &&
 	 ! grep -q "\"address\":\"10.99.0.2\"" <<<"$1"' _ "$incidents"
 
+# The phones' SIP hellos, classified by the agent (XDP on the PBX's eth0): exactly 3 OPTIONS in.
+check "SIP traffic: the phones' 3 OPTIONS counted (sipwatch_sip_requests_total)" eq \
+	"$(promv 'sum(sipwatch_sip_requests_total{direction="rx",transport="udp",method="options"})')" 3
+
 # The alert expressions of the scenario, as Prometheus evaluates them (not waiting for `for:`).
 alert_expr() { python3 -c '
 import sys, yaml
