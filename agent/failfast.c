@@ -245,10 +245,12 @@ static void failfast_collect(struct agent *ag)
 {
 	struct metric_family *dropped =
 	    metrics_find(ag->reg, "sipwatch_neigh_dropped_packets_total");
+	char netns[16];
 	int fd, n = 0;
 
 	if (!failfast_active())
 		return;
+	snprintf(netns, sizeof(netns), "%u", ag->bpf_cfg.netns_ino);
 	fd = bpf_map__fd(skel->maps.failfast_dests);
 	for (int t = 0; t < nr_totals; t++) {
 		uint64_t sum = totals[t].retired;
@@ -262,9 +264,16 @@ static void failfast_collect(struct agent *ag)
 			bpf_map_lookup_elem(fd, &blocked[i].key, &v);
 			sum += v.drops;
 		}
-		metric_set(dropped,
-			   LABELS(totals[t].ifname, family_name(totals[t].family), "fail_fast"),
-			   (double)sum);
+		if (ag->cfg.netns_all) /* the neighbour families then lead with the namespace */
+			metric_set(dropped,
+				   LABELS(netns, totals[t].ifname, family_name(totals[t].family),
+					  "fail_fast"),
+				   (double)sum);
+		else
+			metric_set(
+			    dropped,
+			    LABELS(totals[t].ifname, family_name(totals[t].family), "fail_fast"),
+			    (double)sum);
 	}
 	for (size_t i = 0; i < FAILFAST_MAX_DESTS; i++)
 		n += blocked[i].used;
