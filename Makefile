@@ -39,6 +39,9 @@ UNIT_ASAN  := $(patsubst tests/unit/%.c,$(BUILD)/tests-asan/%,$(UNIT_SRCS))
 # BPF layer: cmocka programs that load the real BPF objects and drive them with BPF_PROG_TEST_RUN.
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
+# make bench: BPF baselines and measuring programs of tests/bench/ (not built by make all).
+BENCH_BPF  := $(patsubst tests/bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard tests/bench/*.bpf.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c)))
 TOOL_SRCS  := $(wildcard tests/tools/*.c)
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 LINT_SRCS  := $(wildcard agent/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/bpf/*.[ch] tests/tools/*.c)
@@ -106,9 +109,24 @@ test: deps
 	$(MAKE) --no-print-directory all unit bpftests
 	./tests/run.sh
 
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(BPFTOOL) gen object $@ $@.tmp.o
+	@rm -f $@.tmp.o
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/bench/%: tests/bench/%.c $(BENCH_BPF) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(BUILD)/bench -Itests/bpf $< -o $@ $(LDLIBS)
+
+bench-bins: $(BENCH_BINS)
+
 # Not part of make test: speed and memory targets, measured side by side (tests/bench/run.sh).
 bench: deps
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory all bench-bins
 	./tests/bench/run.sh
 
 test-kernels: deps

@@ -174,6 +174,21 @@ restore_gc_thresh() {
 }
 trap 'restore_gc_thresh; lan_cleanup' EXIT
 
+# Per-packet classifier cost: the real XDP and tc programs against empty ones, timed by the kernel
+# (BPF_PROG_TEST_RUN, mean over REPEAT runs), several rounds, per frame type.
+bench_classifier() {
+	"$ROOT/$BUILD/bench/prog_cost" "${PROG_REPEAT:-1000000}" "$ROUNDS" >"$TEST_TMP/prog_cost" || return 1
+	python3 - "$TEST_TMP/prog_cost" <<'PY' | while IFS='|' read -r name value; do row "$name" "ns over an empty program" "$value" "≤ 25 ns"; done
+import collections, statistics, sys
+d = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=") for kv in line.split())
+    d[(f["frame"], f["hook"])].append(float(f["sip_ns"]) - float(f["empty_ns"]))
+for (frame, hook), v in d.items():
+    print("classifier per packet: %s, %s|%.1f (%.1f … %.1f)" % (frame, hook, statistics.median(v), min(v), max(v)))
+PY
+}
+
 main() {
 	lan_up
 	host_add pbx 1
@@ -186,6 +201,7 @@ main() {
 		echo "|---|---|---|---|"
 	} >"$OUT.head"
 	cat "$OUT.head"
+	bench_classifier || echo "classifier benchmark failed" >&2
 	bench_send_path || echo "send-path benchmark failed" >&2
 	bench_footprint || echo "footprint benchmark failed" >&2
 	bench_detection || echo "detection benchmark failed" >&2
