@@ -93,12 +93,16 @@ agent_start() {
 }
 
 # agent_stop: SIGTERM and wait; returns the agent's exit status.
+# A wrapper (strace, setpriv…) may run the agent as its child: the child is signalled first, so
+# that no agent outlives its test (a traced agent survives strace's own SIGTERM).
 agent_stop() {
-	local rc=0
+	local rc=0 kids
 	[ -n "$AGENT_PID" ] || return 0
+	kids=$(pgrep -P "$AGENT_PID")
+	[ -n "$kids" ] && kill -TERM $kids 2>/dev/null
 	kill -TERM "$AGENT_PID" 2>/dev/null
 	for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$AGENT_PID" 2>/dev/null && rc=137
+	kill -KILL "$AGENT_PID" $kids 2>/dev/null && rc=137
 	wait "$AGENT_PID" 2>/dev/null || rc=$?
 	AGENT_PID=
 	return $rc
