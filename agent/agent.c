@@ -86,14 +86,20 @@ void agent_track_event_drops(struct agent *ag, const volatile __u64 *counter)
 		drop_counters[nr_drop_counters++] = counter;
 }
 
-int agent_load_object(struct agent *ag, struct bpf_object *obj, ring_buffer_sample_fn on_event,
-		      void *ctx, const volatile __u64 *events_dropped_counter)
+int agent_load_skeleton(struct agent *ag, struct bpf_object_skeleton *skeleton,
+			ring_buffer_sample_fn on_event, void *ctx,
+			const volatile __u64 *events_dropped_counter)
 {
+	struct bpf_object *obj = *skeleton->obj;
 	struct bpf_map *events;
 	int err;
 
 	probes_prepare_object(ag, obj);
-	err = bpf_object__load(obj);
+	/*
+	 * Through the skeleton, not bpf_object__load(): only the skeleton load maps the kernel's
+	 * global data (.bss, .data) at skel->bss, so the agent reads and writes what BPF sees.
+	 */
+	err = bpf_object__load_skeleton(skeleton);
 	if (err) {
 		probes_object_failed(obj, err);
 		return err;

@@ -58,8 +58,9 @@ void agent_track_event_drops(struct agent *ag, const volatile __u64 *counter);
  * deliver the "events" ring buffer to @on_event. Returns the number of probes attached, or a
  * negative errno when the object could not be loaded (its probes then report 0).
  */
-int agent_load_object(struct agent *ag, struct bpf_object *obj, ring_buffer_sample_fn on_event,
-		      void *ctx, const volatile __u64 *events_dropped);
+int agent_load_skeleton(struct agent *ag, struct bpf_object_skeleton *skeleton,
+			ring_buffer_sample_fn on_event, void *ctx,
+			const volatile __u64 *events_dropped);
 
 /* Run every concern's collect(): the snapshot a scrape renders. */
 void agent_collect(struct agent *ag);

@@ -179,28 +179,21 @@ static void neigh_tick(struct agent *ag)
  * Metric label sets: with --netns.all the BPF-fed families carry the namespace too. @netns and
  * the other values are spliced in front of the family's own labels.
  */
-static void set_series(struct metric_family *f, uint32_t netns_ino, const char *a, const char *b,
+/*
+ * Add @v to the series (netns,) a, b (, c). Collectors clear a family and add every map key into
+ * it: keys that differ only in what the labels do not show (an interface deleted and re-created
+ * under the same name has a new ifindex) must sum, not overwrite each other.
+ */
+static void add_series(struct metric_family *f, uint32_t netns_ino, const char *a, const char *b,
 		       const char *c, double v)
 {
 	char netns[16];
 
 	snprintf(netns, sizeof(netns), "%u", netns_ino);
 	if (with_netns)
-		metric_set(f, c ? LABELS(netns, a, b, c) : LABELS(netns, a, b), v);
+		metric_add(f, c ? LABELS(netns, a, b, c) : LABELS(netns, a, b), v);
 	else
-		metric_set(f, c ? LABELS(a, b, c) : LABELS(a, b), v);
-}
-
-static void add_series(struct metric_family *f, uint32_t netns_ino, const char *a, const char *b,
-		       double v)
-{
-	char netns[16];
-
-	snprintf(netns, sizeof(netns), "%u", netns_ino);
-	if (with_netns)
-		metric_add(f, LABELS(netns, a, b), v);
-	else
-		metric_add(f, LABELS(a, b), v);
+		metric_add(f, c ? LABELS(a, b, c) : LABELS(a, b), v);
 }
 
 static uint64_t monotonic_ns(void)
@@ -622,7 +615,8 @@ static int neigh_start(struct agent *ag)
 		bpf_program__set_autoload(skel->progs.neigh_clock_sample, false);
 	skel->rodata->ipv4_drops_have_reason =
 	    drop_reasons && !config_probe_disabled(&ag->cfg, "kfree_skb_neigh");
-	attached = agent_load_object(ag, skel->obj, on_event, NULL, &skel->bss->events_dropped);
+	attached =
+	    agent_load_skeleton(ag, skel->skeleton, on_event, NULL, &skel->bss->events_dropped);
 	return attached < 0 ? attached : 0;
 }
 
@@ -633,15 +627,17 @@ static void collect_transitions(void)
 	void *prev = NULL;
 	__u64 count;
 
+	metric_family_clear(state_changes);
+	metric_family_clear(failures);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &count))
 			continue;
-		set_series(state_changes, key.netns_ino, key.ifname, neigh_family_name(key.family),
+		add_series(state_changes, key.netns_ino, key.ifname, neigh_family_name(key.family),
 			   neigh_state_name(key.state), (double)count);
 		if (key.state == SW_NUD_FAILED)
-			set_series(failures, key.netns_ino, key.ifname,
+			add_series(failures, key.netns_ino, key.ifname,
 				   neigh_family_name(key.family), NULL, (double)count);
 	}
 }
@@ -653,12 +649,13 @@ static void collect_drops(void)
 	void *prev = NULL;
 	__u64 count;
 
+	metric_family_clear(drops);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &count))
 			continue;
-		set_series(drops, key.netns_ino, key.ifname, neigh_family_name(key.family),
+		add_series(drops, key.netns_ino, key.ifname, neigh_family_name(key.family),
 			   neigh_drop_reason_name(key.state), (double)count);
 	}
 }
@@ -693,7 +690,7 @@ static void collect_queue_bytes(void)
 		if (bpf_map_lookup_elem(fd, &key, &t) || !t.family)
 			continue;
 		/* Every interface with a tracked entry has a series, 0 when nothing is parked. */
-		add_series(queue_bytes, t.netns_ino, t.ifname, neigh_family_name(t.family),
+		add_series(queue_bytes, t.netns_ino, t.ifname, neigh_family_name(t.family), NULL,
 			   t.state == SW_NUD_INCOMPLETE ? (double)t.queue_bytes : 0);
 	}
 }

@@ -543,7 +543,8 @@ static int sendq_start(struct agent *ag)
 	iters[1] = skel->progs.sendq_iter_tcp;
 	for (int i = 0; i < 2; i++)
 		prepare_iterator(ag, iters[i], iter_ctx[i]);
-	attached = agent_load_object(ag, skel->obj, on_event, NULL, &skel->bss->events_dropped);
+	attached =
+	    agent_load_skeleton(ag, skel->skeleton, on_event, NULL, &skel->bss->events_dropped);
 	if (attached < 0)
 		return attached;
 	/* Iterators "attach" as links that create a fresh scan each time; keep our own ones. */

@@ -342,7 +342,7 @@ static int sip_start(struct agent *ag)
 		return -errno;
 	skel->rodata->cfg = ag->bpf_cfg;
 	bpf_map__set_max_entries(skel->maps.sip_peers, ag->cfg.peers_max);
-	err = agent_load_object(ag, skel->obj, NULL, NULL, &skel->bss->events_dropped);
+	err = agent_load_skeleton(ag, skel->skeleton, NULL, NULL, &skel->bss->events_dropped);
 	if (err < 0)
 		return err;
 	probes_track_program(skel->progs.sip_xdp);

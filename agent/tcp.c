@@ -486,7 +486,7 @@ static void register_metrics(struct agent *ag)
 }
 
 /*
- * agent_load_object() attached the iterator as a probe (tcp_audit); an iterator link only makes
+ * agent_load_skeleton() attached the iterator as a probe (tcp_audit); an iterator link only makes
  * scans when read, so the audit keeps a link of its own to create them.
  */
 static void attach_audit(void)
@@ -524,7 +524,8 @@ static int tcp_start(struct agent *ag)
 			     "no reset reasons in this kernel (6.10+): keepalive expiry is told "
 			     "from zero-window probing by socket state only");
 	}
-	attached = agent_load_object(ag, skel->obj, on_event, NULL, &skel->bss->events_dropped);
+	attached =
+	    agent_load_skeleton(ag, skel->skeleton, on_event, NULL, &skel->bss->events_dropped);
 	if (attached < 0) {
 		tcp_bpf__destroy(skel);
 		skel = NULL;

@@ -38,7 +38,7 @@ static int load(struct agent *ag, bool with_existing)
 	skel->rodata->policy.user_timeout_ms = ag->cfg.tcp_user_timeout_ms;
 	if (!with_existing)
 		bpf_program__set_autoload(skel->progs.tcp_policy_existing, false);
-	return agent_load_object(ag, skel->obj, NULL, NULL, NULL);
+	return agent_load_skeleton(ag, skel->skeleton, NULL, NULL, NULL);
 }
 
 static void log_settings(struct log_line *l, const char *prefix,
