@@ -163,8 +163,8 @@ static int parse_duration_ns(uint64_t *dst, const char *v, double limit_ns, cons
 			}
 		}
 	}
-	snprintf(err, errlen, "expected a duration like 500ms, 2s or 10m (at most 24h), got \"%s\"",
-		 v);
+	snprintf(err, errlen, "expected a duration like 500ms, 2s or 10m (under %s), got \"%s\"",
+		 limit_text, v);
 	return -1;
 }
 

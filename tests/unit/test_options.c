@@ -141,7 +141,8 @@ static void test_every_error_message(void **state)
 			   "expected a duration like");
 	expect_usage_error("--neigh.refresh-window=500ms", "--neigh.refresh-window",
 			   "must be at least 1s");
-	expect_usage_error("--neigh.refresh-window=25h", "--neigh.refresh-window", "at most 24h");
+	expect_usage_error("--neigh.refresh-window=24h", "--neigh.refresh-window", "under 24h");
+	expect_usage_error("--stall.threshold=1h", "--stall.threshold", "under 1h");
 	expect_usage_error("--neigh.refresh-rate=0", "--neigh.refresh-rate", "more than 0");
 	expect_usage_error("--neigh.refresh-rate=fast", "--neigh.refresh-rate", "more than 0");
 	expect_usage_error("--neigh.refresh-rate=1001", "--neigh.refresh-rate", "at most 1000");
