@@ -7,7 +7,7 @@ packages=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libxdp-dev libmnl-dev libmicrohttpd-dev
 	# --web.config.file: YAML and bcrypt
-	libyaml-dev libxcrypt-dev
+	libyaml-dev libcrypt-dev
 	# tests and lint
 	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
 	# production checks: systemd-analyze and strace (test_systemd.sh), capsh and setpriv
