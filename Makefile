@@ -73,7 +73,13 @@ $(BUILD)/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h) $(wildcard include/
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # The status page is embedded with .incbin (agent/status.c): rebuild when the page changes.
-$(BUILD)/agent/status.o: agent/status.html
+$(BUILD)/agent/status.o $(BUILD)/asan/agent/status.o: agent/status.html
+
+# The agent's objects once more under ASan/UBSan, for the sanitized unit tests.
+ASAN_OBJS  := $(patsubst $(BUILD)/agent/%,$(BUILD)/asan/agent/%,$(LIB_OBJS))
+$(BUILD)/asan/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h) $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
 $(BUILD)/sipwatch: $(AGENT_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -88,9 +94,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) -Iagent $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
 
 # The unit tests once more, with the agent sources rebuilt under ASan/UBSan.
-$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_OBJS)
+$(BUILD)/tests-asan/%: tests/unit/%.c $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Iagent $< $(filter-out agent/main.c,$(AGENT_SRCS)) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Iagent $< $(ASAN_OBJS) -o $@ $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS) $(UNIT_ASAN)
 
