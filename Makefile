@@ -158,10 +158,13 @@ lint:
 
 install: $(BUILD)/sipwatch
 	install -D -m 0755 $(BUILD)/sipwatch $(DESTDIR)$(PREFIX)/sbin/sipwatch
-	install -D -m 0644 agent/sipwatch.service $(DESTDIR)/lib/systemd/system/sipwatch.service
+	install -d $(DESTDIR)/lib/systemd/system
+	sed 's|/usr/local/sbin/sipwatch|$(PREFIX)/sbin/sipwatch|' agent/sipwatch.service \
+		> $(DESTDIR)/lib/systemd/system/sipwatch.service
+	chmod 0644 $(DESTDIR)/lib/systemd/system/sipwatch.service
 	install -D -m 0644 agent/sipwatch.default $(DESTDIR)/etc/default/sipwatch
 	install -d $(DESTDIR)$(PREFIX)/share/sipwatch/dashboards
 	install -m 0644 dashboards/* $(DESTDIR)$(PREFIX)/share/sipwatch/dashboards/
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan

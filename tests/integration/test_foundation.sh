@@ -16,6 +16,15 @@ check "bad flag value exits 2 naming the flag" \
 out=$("$SIPWATCH" --no-such-flag 2>&1); rc=$?
 check "unknown flag exits 2 naming it" bash -c '[ "$1" -eq 2 ] && grep -q -- "--no-such-flag" <<<"$2"' _ "$rc" "$out"
 
+# make install honours DESTDIR and PREFIX, and the unit runs the binary where it was put.
+make -s -C "$ROOT" install DESTDIR="$TEST_TMP/root" PREFIX=/usr >/dev/null
+check "make install puts binary, unit, defaults and dashboards under DESTDIR/PREFIX" bash -c '
+	r=$1
+	[ -x "$r/usr/sbin/sipwatch" ] && [ -f "$r/etc/default/sipwatch" ] &&
+	[ -f "$r/usr/share/sipwatch/dashboards/sipwatch-overview.json" ] &&
+	[ -f "$r/usr/share/sipwatch/dashboards/alerts.yml" ] &&
+	grep -q "^ExecStart=/usr/sbin/sipwatch " "$r/lib/systemd/system/sipwatch.service"' _ "$TEST_TMP/root"
+
 agent_start --log.level=debug || { echo "FAIL: agent starts"; exit 1; }
 echo "PASS: agent starts and serves $(agent_url)"
 
