@@ -23,7 +23,13 @@ ln -sfn /proc/self/fd/2 /dev/stderr
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# A fresh /tmp, unless a share from the host (the project: CI may clone anywhere) is mounted under
+# it, which a tmpfs would hide. The root is an overlay on tmpfs, so /tmp is writable either way.
+tmp_holds_share=no
+for share in $(arg sw.shares | tr ',' ' '); do
+	case "${share#*:}/" in /tmp/*) tmp_holds_share=yes ;; esac
+done
+[ "$tmp_holds_share" = yes ] || mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
 mount -t tracefs tracefs /sys/kernel/tracing
