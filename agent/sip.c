@@ -50,6 +50,7 @@ static struct sip_bpf *skel;
 static struct sip_iface ifaces[MAX_IFACES];
 static int nr_ifaces;
 static bool mounted_bpffs;
+static bool use_libxdp; /* bpffs is usable: attach through libxdp */
 static struct metric_family *requests, *responses, *keepalives, *unparsed;
 static struct rtnl_neigh *neigh_tab;
 static int nr_neigh;
@@ -112,20 +113,27 @@ static int libxdp_log(enum libxdp_print_level level, const char *fmt, va_list ar
 	return 0;
 }
 
-/* libxdp keeps its state under bpffs; ip netns exec and fresh machines have none mounted. */
-static void ensure_bpffs(void)
+/*
+ * libxdp keeps its state under bpffs; ip netns exec and fresh machines have none mounted.
+ * Returns whether bpffs is usable: without it libxdp is not used at all (libxdp 1.3 crashes in
+ * xdp_program__attach() on a program made from an fd when it cannot reach bpffs).
+ */
+static bool ensure_bpffs(void)
 {
 	struct statfs st;
 
 	if (!statfs(BPFFS, &st) && st.f_type == BPF_FS_MAGIC)
-		return;
+		return true;
 	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
-		log_msg(LOG_WARN, "sip: %s is not bpffs and mounting it failed (%s)", BPFFS,
-			strerror(errno));
-		return;
+		log_msg(LOG_WARN,
+			"sip: %s is not bpffs and mounting it failed (%s): XDP attaches "
+			"through plain libbpf, without libxdp",
+			BPFFS, strerror(errno));
+		return false;
 	}
 	mounted_bpffs = true;
 	log_msg(LOG_INFO, "sip: mounted bpffs on %s (libxdp needs it; unmounted on exit)", BPFFS);
+	return true;
 }
 
 static void add_iface(const char *name)
@@ -213,9 +221,9 @@ static void tc_detach(struct sip_iface *i, enum bpf_tc_attach_point point,
 static int xdp_attach_mode(struct sip_iface *i, enum xdp_attach_mode mode)
 {
 	int fd = bpf_program__fd(skel->progs.sip_xdp);
-	struct xdp_program *xp = xdp_program__from_fd(fd);
 	__u32 flags = mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-	int err = (int)libxdp_get_error(xp);
+	struct xdp_program *xp = use_libxdp ? xdp_program__from_fd(fd) : NULL;
+	int err = xp ? (int)libxdp_get_error(xp) : -ENOTSUP;
 
 	if (!err) {
 		err = xdp_program__attach(xp, i->ifindex, mode, 0);
@@ -349,7 +357,7 @@ static int sip_start(struct agent *ag)
 	probes_track_program(skel->progs.sip_tc_egress);
 	probes_track_program(skel->progs.sip_tc_ingress);
 	if (ag->cfg.xdp_mode != SIP_XDP_OFF)
-		ensure_bpffs();
+		use_libxdp = ensure_bpffs();
 	choose_ifaces(ag->cfg.ifaces);
 	if (!nr_ifaces)
 		log_msg(LOG_WARN, "sip: no interface to watch: no SIP traffic counts");

@@ -100,7 +100,10 @@ syscalls $(sed -n 's/^SystemCallFilter=~//p' "$UNIT") | sort -u >"$allowed.out"
 comm -23 "$allowed.in" "$allowed.out" >"$allowed"
 if command -v strace >/dev/null; then
 	SIPWATCH=$TEST_TMP/strace-agent
-	printf '#!/bin/sh\nexec strace -f -qq -o %s %s "$@"\n' "$TEST_TMP/trace" "$SIPWATCH_REAL" >"$SIPWATCH"
+	# As under systemd, which mounts bpffs at boot: `ip netns exec` remounts /sys without it, and
+	# the agent would mount one itself (a call the unit's filter answers with EPERM, not tested here).
+	printf '#!/bin/sh\nmountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf\nexec strace -f -qq -o %s %s "$@"\n' \
+		"$TEST_TMP/trace" "$SIPWATCH_REAL" >"$SIPWATCH"
 	chmod 755 "$SIPWATCH"
 	agent_start || echo "FAIL: agent starts under strace"
 	in_host pbx ping -c 1 -W 1 10.99.0.2 >/dev/null
