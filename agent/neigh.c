@@ -636,7 +636,8 @@ static void collect_transitions(void)
 			continue;
 		add_series(state_changes, key.netns_ino, key.ifname, neigh_family_name(key.family),
 			   neigh_state_name(key.state), (double)count);
-		if (key.state == SW_NUD_FAILED)
+		/* An entry an administrator deleted went FAILED, but no resolution failed. */
+		if (key.state == SW_NUD_FAILED && !key.admin)
 			add_series(failures, key.netns_ino, key.ifname,
 				   neigh_family_name(key.family), NULL, (double)count);
 	}

@@ -107,11 +107,13 @@ static __always_inline void device_key(struct neigh_state_key *key, const struct
 	key->state = state;
 }
 
-static __always_inline void count_transition(const struct neighbour *n, __u8 family, __u8 state)
+static __always_inline void count_transition(const struct neighbour *n, __u8 family, __u8 state,
+					     __u8 admin)
 {
 	struct neigh_state_key key = {};
 
 	device_key(&key, BPF_CORE_READ(n, dev), family, state);
+	key.admin = admin;
 	counter_inc(&neigh_state_changes, &key, 1);
 }
 
@@ -207,8 +209,12 @@ static __always_inline void end_episode(const struct neighbour *n, struct neigh_
 	t->first_queued_ns = 0;
 }
 
+/*
+ * The entry went FAILED. @admin: an administrator deleted it (neigh_delete: `ip neigh del/flush`);
+ * what it had parked is dropped all the same, but no resolution failed: no incident record.
+ */
 static __always_inline void failed(const struct neighbour *n, struct neigh_track *t, __u8 family,
-				   __u8 old_state)
+				   __u8 old_state, __u8 admin)
 {
 	struct neigh_failed_event *e;
 	__u32 zero = 0, queued = t->queue_packets;
@@ -217,6 +223,8 @@ static __always_inline void failed(const struct neighbour *n, struct neigh_track
 	e = bpf_map_lookup_elem(&neigh_failed_scratch, &zero);
 	if (!e)
 		return;
+	if (admin)
+		goto release;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->hdr.type = SIPWATCH_EV_NEIGH_FAILED;
 	e->hdr.netns_ino = t->netns_ino;
@@ -234,12 +242,15 @@ static __always_inline void failed(const struct neighbour *n, struct neigh_track
 	e->nr_behind = t->nr_behind;
 	__builtin_memcpy(e->behind, t->behind, sizeof(e->behind));
 
+release:
 	end_episode(n, t, NEIGH_RELEASED_FAILED);
 
 	/* IPv6 (ndisc_error_report) frees the queue without a drop reason: what was parked when
 	 * the entry failed is what it dropped. */
 	if (queued && (family == SW_AF_INET6 || !ipv4_drops_have_reason))
 		count_drops(BPF_CORE_READ(n, dev), family, NEIGH_DROP_FAILED, queued);
+	if (admin)
+		return;
 
 	e = bpf_map_lookup_elem(&neigh_failed_scratch, &zero);
 	if (!e)
@@ -271,7 +282,7 @@ static __always_inline struct neigh_track *track_new(const struct neighbour *n, 
 static __always_inline struct neigh_track *observe(const struct neighbour *n)
 {
 	struct neigh_track *t;
-	__u8 family, state, old;
+	__u8 family, state, old, admin;
 
 	if (!n || !neigh_wanted(n, &family))
 		return NULL;
@@ -286,7 +297,9 @@ static __always_inline struct neigh_track *observe(const struct neighbour *n)
 	if (old == state)
 		return t;
 	t->state = state;
-	count_transition(n, family, state);
+	admin = state == SW_NUD_FAILED && t->admin_failing;
+	t->admin_failing = 0;
+	count_transition(n, family, state, admin);
 	if (state == SW_NUD_INCOMPLETE)
 		t->incomplete_ns = bpf_ktime_get_ns();
 	if (old == SW_NUD_INCOMPLETE && state == SW_NUD_REACHABLE && t->incomplete_ns)
@@ -294,7 +307,7 @@ static __always_inline struct neigh_track *observe(const struct neighbour *n)
 	if (state != SW_NUD_INCOMPLETE)
 		t->incomplete_ns = 0;
 	if (state == SW_NUD_FAILED)
-		failed(n, t, family, old);
+		failed(n, t, family, old, admin);
 	else if (old == SW_NUD_INCOMPLETE)
 		end_episode(n, t, NEIGH_RELEASED_SENT);
 	return t;
@@ -324,20 +337,37 @@ int BPF_PROG(neigh_create, struct neigh_table *tbl, struct net_device *dev, cons
 }
 
 /*
+ * NEIGH_UPDATE_F_ADMIN: the update came from an administrator (netlink). Its value changed when
+ * NEIGH_UPDATE_F_MANAGED was added (v5.16), in the same patch as neigh_table.managed_list.
+ */
+static __always_inline __u32 neigh_update_f_admin(void)
+{
+	return bpf_core_field_exists(struct neigh_table, managed_list) ? 1u << 7 : 1u << 31;
+}
+
+/*
  * First statement of __neigh_update: nud_state is still the old state. That old state may be one
  * no other hook saw (INCOMPLETE set and answered inside one __neigh_event_send call), so it counts.
+ * @new and @flags say what was asked: neigh_delete (`ip neigh del`, `ip neigh flush`) asks for
+ * FAILED with NEIGH_UPDATE_F_ADMIN, which neigh_update_done must not take for a failed resolution.
  */
 SEC("tp_btf/neigh_update")
-int BPF_PROG(neigh_update, struct neighbour *n)
+int BPF_PROG(neigh_update, struct neighbour *n, const __u8 *lladdr, __u8 new_state, __u32 flags)
 {
-	observe(n);
+	struct neigh_track *t = observe(n);
+
+	if (t)
+		t->admin_failing = new_state == SW_NUD_FAILED && (flags & neigh_update_f_admin());
 	return 0;
 }
 
 SEC("tp_btf/neigh_update_done")
 int BPF_PROG(neigh_update_done, struct neighbour *n, int err)
 {
-	observe(n);
+	struct neigh_track *t = observe(n);
+
+	if (t) /* the update is over: a later FAILED is the kernel's own */
+		t->admin_failing = 0;
 	return 0;
 }
 

@@ -12,7 +12,10 @@ struct neigh_state_key {
 	char ifname[SIPWATCH_IFNAMSIZ];
 	__u8 family; /* SW_AF_INET / SW_AF_INET6 */
 	__u8 state;  /* SW_NUD_* the entry moved into */
-	__u8 pad[2];
+	/* 1: an administrator asked for it (FAILED from `ip neigh del/flush`): counted as a state
+	 * change, not as a resolution failure. Always 0 for drop keys. */
+	__u8 admin;
+	__u8 pad;
 };
 
 /* Why the kernel dropped a packet waiting for (or needing) a neighbour entry. */
@@ -45,7 +48,8 @@ struct neigh_track {
 	__u64 incomplete_ns; /* when it last went into INCOMPLETE (0: not seen) */
 	__u64 queue_bytes;   /* n->arp_queue_len_bytes when last looked at */
 	__u32 queue_packets; /* n->arp_queue.qlen when last looked at */
-	__u32 pad2;
+	__u8 admin_failing;  /* neigh_update was asked for FAILED with NEIGH_UPDATE_F_ADMIN */
+	__u8 pad2[3];
 	__u64 first_queued_ns; /* first packet queued in this episode */
 #define NEIGH_MAX_BEHIND 4
 	/* IP destinations of queued packets other than the entry's own address (it is a gateway):

@@ -126,6 +126,36 @@ check "table entries: the failed ones as ip neigh lists them" \
 	eq "$(metric sipwatch_neigh_entries 'state="failed"')" "$(in_host pbx ip neigh show nud failed | wc -l)"
 check "table entries: every state has a series for eth0/ipv4 (0 when empty)" \
 	eq "$(scrape /metrics | grep -c '^sipwatch_neigh_entries{ifname="eth0",family="ipv4",')" 9
+# --- an administrator deletes live entries (ip neigh flush / del): no resolution failed -----------
+# neigh_delete drives the entry to FAILED (NEIGH_UPDATE_F_ADMIN): a state change, not a failure.
+in_host pbx ping -6 -c 1 -W 1 fd99::3 >/dev/null
+wait_for 3 bash -c "ip -n $(ns_of pbx) neigh show 10.99.0.3 | grep -q REACHABLE"
+wait_for 3 bash -c "ip -n $(ns_of pbx) neigh show fd99::3 | grep -q REACHABLE"
+fail4=$(metric sipwatch_neigh_resolution_failures_total 'family="ipv4"')
+fail6=$(metric sipwatch_neigh_resolution_failures_total 'family="ipv6"')
+into4=$(metric sipwatch_neigh_state_changes_total 'family="ipv4",state="failed"')
+into6=$(metric sipwatch_neigh_state_changes_total 'family="ipv6",state="failed"')
+incidents_before=$(grep -c "incident=neigh_failed" "$AGENT_LOG")
+in_host pbx ip neigh flush to 10.99.0.3
+in_host pbx ip -6 neigh del fd99::3 dev eth0
+check "flush: the transitions into failed are counted (one per family)" \
+	wait_metric 5 sipwatch_neigh_state_changes_total 'family="ipv4",state="failed"' eq $((into4 + 1))
+check "del: IPv6 transition into failed counted" \
+	wait_metric 5 sipwatch_neigh_state_changes_total 'family="ipv6",state="failed"' eq $((into6 + 1))
+# Barrier: a real failure after the deletes (an address nobody owns). Its incident comes through
+# the same ring buffer after theirs would have, so once it is logged, theirs would be too.
+in_host pbx ping -c 1 -W 1 10.99.0.9 >/dev/null
+check "a real failure after the deletes is logged" \
+	wait_for 10 bash -c 'grep "incident=neigh_failed" "$1" | grep -q "address=10.99.0.9 "' _ "$AGENT_LOG"
+check "flush/del: only the real failure counted (IPv4 +1)" \
+	eq "$(metric sipwatch_neigh_resolution_failures_total 'family="ipv4"')" $((fail4 + 1))
+check "flush/del: no IPv6 failure counted" \
+	eq "$(metric sipwatch_neigh_resolution_failures_total 'family="ipv6"')" "$fail6"
+check "flush/del: one new incident (the real failure), none for the deleted entries" \
+	eq "$(grep -c "incident=neigh_failed" "$AGENT_LOG")" $((incidents_before + 1))
+check "no incident names the deleted addresses" \
+	bash -c '! grep "incident=neigh_failed" "$1" | grep -Eq "address=(10.99.0.3|fd99::3) "' _ "$AGENT_LOG"
+
 thresh3() { in_host pbx ip ntable show name "$1" | sed -n 's/.*thresh3 \([0-9]*\).*/\1/p'; }
 check "table limit = arp_cache thresh3" eq "$(metric sipwatch_neigh_table_limit 'family="ipv4"')" "$(thresh3 arp_cache)"
 check "table limit = ndisc_cache thresh3" eq "$(metric sipwatch_neigh_table_limit 'family="ipv6"')" "$(thresh3 ndisc_cache)"
