@@ -18,6 +18,7 @@ static struct sip_peer *table, *next_table;
 static int32_t *index_of, *next_index;
 static uint32_t max_peers, hash_size;
 static int nr_peers, nr_next;
+static int route_cursor; /* round robin: where the last tick's stale pass stopped */
 static uint64_t idle_ns;
 static struct metric_family *peers_by_state, *peer_unreachable_f;
 
@@ -65,6 +66,7 @@ int peers_init(uint32_t max, uint64_t idle_timeout_ns)
 {
 	peers_free();
 	max_peers = max;
+	route_cursor = 0;
 	idle_ns = idle_timeout_ns;
 	for (hash_size = 16; hash_size < 2 * max; hash_size <<= 1)
 		;
@@ -155,18 +157,54 @@ struct sip_peer *peers_find(const struct sip_peer_key *key)
 	return pos < 0 ? NULL : &table[pos];
 }
 
-void peers_refresh_routes(uint64_t now_ns, uint64_t max_age_ns, int budget)
+static void refresh_route(struct sip_peer *p, uint64_t now_ns)
 {
-	for (int i = 0; i < nr_peers && budget > 0; i++) {
-		struct sip_peer *p = &table[i];
+	p->route_checked_ns = now_ns;
+	p->has_next_hop = !rtnl_next_hop(p->key.family, p->key.addr, &p->nh_ifindex, p->nh_addr);
+}
 
-		if (p->route_checked_ns && now_ns - p->route_checked_ns < max_age_ns)
-			continue;
-		budget--;
-		p->route_checked_ns = now_ns;
-		p->has_next_hop =
-		    !rtnl_next_hop(p->key.family, p->key.addr, &p->nh_ifindex, p->nh_addr);
+/*
+ * Lookups this tick so that the whole table is re-checked every @max_age_ns: the table's share
+ * of one tick, at least PEERS_ROUTE_LOOKUPS_MIN, at most PEERS_ROUTE_LOOKUPS_MAX (each lookup is a
+ * synchronous rtnetlink round trip on the agent's only thread). Past the cap, the age scales.
+ */
+static int route_budget(uint64_t max_age_ns, uint64_t tick_ns)
+{
+	uint64_t share = max_age_ns ? ((uint64_t)nr_peers * tick_ns + max_age_ns - 1) / max_age_ns
+				    : (uint64_t)nr_peers;
+
+	if (share < PEERS_ROUTE_LOOKUPS_MIN)
+		return PEERS_ROUTE_LOOKUPS_MIN;
+	return share > PEERS_ROUTE_LOOKUPS_MAX ? PEERS_ROUTE_LOOKUPS_MAX : (int)share;
+}
+
+int peers_refresh_routes(uint64_t now_ns, uint64_t max_age_ns, uint64_t tick_ns)
+{
+	int budget = route_budget(max_age_ns, tick_ns), done = 0;
+
+	/* Peers never checked first: a new peer has no next hop (and no state) until then. */
+	for (int i = 0; i < nr_peers && done < budget; i++) {
+		if (!table[i].route_checked_ns) {
+			refresh_route(&table[i], now_ns);
+			done++;
+		}
 	}
+	/*
+	 * Then stale ones, from where the last tick stopped: scanning from 0 every tick would
+	 * re-check the head of the table forever and never reach its tail.
+	 */
+	for (int n = 0; n < nr_peers && done < budget; n++) {
+		struct sip_peer *p;
+
+		if (route_cursor >= nr_peers)
+			route_cursor = 0;
+		p = &table[route_cursor++];
+		if (now_ns - p->route_checked_ns >= max_age_ns) {
+			refresh_route(p, now_ns);
+			done++;
+		}
+	}
+	return done;
 }
 
 static int neigh_cmp(const void *a, const void *b)

@@ -44,8 +44,14 @@ bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value 
 		    uint64_t now_ns);
 void peers_sync_end(void);
 
-/* Look up next hops not checked for @max_age_ns (at most @budget lookups). */
-void peers_refresh_routes(uint64_t now_ns, uint64_t max_age_ns, int budget);
+/*
+ * Next-hop lookups for one tick of @tick_ns: peers never checked first, then peers not checked
+ * for @max_age_ns in round robin. The budget scales with the table (every peer once per
+ * @max_age_ns), bounded per tick by PEERS_ROUTE_LOOKUPS_MIN/MAX. Returns the lookups done.
+ */
+#define PEERS_ROUTE_LOOKUPS_MIN 256
+#define PEERS_ROUTE_LOOKUPS_MAX 2048
+int peers_refresh_routes(uint64_t now_ns, uint64_t max_age_ns, uint64_t tick_ns);
 /* Neighbour states from a table dump (@tab is sorted in place). */
 void peers_set_neigh_states(struct rtnl_neigh *tab, int n);
 

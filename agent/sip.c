@@ -27,11 +27,11 @@
 #include "sip_abi.h"
 #include "sip.skel.h"
 
-#define MAX_IFACES	    64
-#define BPFFS		    "/sys/fs/bpf"
-#define ROUTE_MAX_AGE_NS    (30ULL * 1000000000ULL) /* next hops re-checked this often */
-#define ROUTE_LOOKUPS_PER_S 256			    /* bounded work per tick */
-#define MAX_NEIGH_DUMP	    65536
+#define MAX_IFACES	 64
+#define BPFFS		 "/sys/fs/bpf"
+#define ROUTE_MAX_AGE_NS (30ULL * 1000000000ULL) /* next hops re-checked this often */
+#define TICK_NS		 1000000000ULL		 /* agent.c's timer */
+#define MAX_NEIGH_DUMP	 65536
 
 struct sip_iface {
 	char name[IF_NAMESIZE];
@@ -458,7 +458,7 @@ static void sip_tick(struct agent *ag)
 	if (!skel)
 		return;
 	sync_peers(now);
-	peers_refresh_routes(now, ROUTE_MAX_AGE_NS, ROUTE_LOOKUPS_PER_S);
+	peers_refresh_routes(now, ROUTE_MAX_AGE_NS, TICK_NS);
 	nr_neigh = 0;
 	if (!rtnl_neigh_dump(0, neigh_collect_cb, NULL))
 		peers_set_neigh_states(neigh_tab, nr_neigh);

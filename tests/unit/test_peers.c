@@ -155,6 +155,68 @@ static void test_with_next_hop(void **state)
 	assert_int_equal(count_cb_calls, 4);
 }
 
+static void resync_cb(const struct sip_peer *p, void *ctx)
+{
+	peers_sync_add(&p->key, &p->v, *(uint64_t *)ctx);
+}
+
+static uint64_t oldest_check;
+static void oldest_cb(const struct sip_peer *p, void *ctx)
+{
+	if (p->route_checked_ns < oldest_check)
+		oldest_check = p->route_checked_ns;
+}
+
+/*
+ * 10 000 peers, one tick a second: every peer gets its next hop looked up within one re-check
+ * age, new peers before stale ones, and none waits much longer than the age afterwards. (A fixed
+ * 256 lookups a tick from the head of the table starved every peer past 7 680.)
+ */
+static void test_route_refresh_scales(void **state)
+{
+	const int n = 10000;
+	const uint64_t age = 30 * S, tick = S;
+	struct sip_peer_value v = seen(1 * S, 0);
+	uint64_t now = 2 * S;
+	struct sip_peer_key late;
+
+	assert_int_equal(peers_init((uint32_t)n + 1, 3600 * S), 0);
+	peers_sync_begin();
+	for (int i = 0; i < n; i++) {
+		struct sip_peer_key k = {.family = SW_AF_INET,
+					 .addr = {10, 98, (uint8_t)(i >> 8), (uint8_t)i}};
+
+		assert_true(peers_sync_add(&k, &v, now));
+	}
+	peers_sync_end();
+	for (int t = 0; t < 30; t++, now += tick) {
+		int done = peers_refresh_routes(now, age, tick);
+
+		assert_in_range(done, PEERS_ROUTE_LOOKUPS_MIN, PEERS_ROUTE_LOOKUPS_MAX);
+	}
+	for (int i = 0; i < n; i++) {
+		struct sip_peer_key k = {.family = SW_AF_INET,
+					 .addr = {10, 98, (uint8_t)(i >> 8), (uint8_t)i}};
+
+		assert_int_not_equal(peers_find(&k)->route_checked_ns, 0);
+	}
+	/* A peer that appears while everything is stale is looked up at the next tick. */
+	now += 2 * age;
+	late = v4(250);
+	peers_sync_begin();
+	peers_for_each(resync_cb, &now);
+	assert_true(peers_sync_add(&late, &v, now));
+	peers_sync_end();
+	peers_refresh_routes(now, age, tick);
+	assert_int_equal(peers_find(&late)->route_checked_ns, now);
+	/* Two more ages of ticks: no peer's lookup is older than an age and a tick. */
+	for (int t = 0; t < 60; t++, now += tick)
+		peers_refresh_routes(now, age, tick);
+	oldest_check = now;
+	peers_for_each(oldest_cb, NULL);
+	assert_true(now - oldest_check <= age + tick);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +224,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_idle_eviction, teardown),
 	    cmocka_unit_test_teardown(test_state_kept_and_neighbours, teardown),
 	    cmocka_unit_test_teardown(test_with_next_hop, teardown),
+	    cmocka_unit_test_teardown(test_route_refresh_scales, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
