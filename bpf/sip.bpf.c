@@ -158,14 +158,27 @@ static __always_inline void sip_count(int dir, __u32 transport, int kind)
 		*count += 1; /* per-CPU: no atomic needed */
 }
 
-/* The remote side of a classified message: its source on rx, its destination on tx. */
+/* Last-seen times closer than this are not rewritten (saves a store per message). */
+#define SIP_PEER_TIME_STEP_NS (100ULL * 1000000ULL)
+
+static __always_inline void sip_peer_touch(__u64 *last_ns, __u64 now)
+{
+	if (now - *last_ns >= SIP_PEER_TIME_STEP_NS)
+		*last_ns = now;
+}
+
+/*
+ * The remote side of a classified message: its source on rx, its destination on tx. Lookup
+ * first, update in place; insert only when absent. The coarse clock (CLOCK_MONOTONIC at tick
+ * precision, 5.11+) is enough for an idle timeout of minutes and costs a load, not a clock read.
+ */
 static __always_inline void sip_peer_seen(const struct sip_pkt *p, void *data_end, int dir,
 					  __u32 ifindex)
 {
 	struct sip_peer_key key = {.family = p->family};
-	struct sip_peer_value *v, fresh = {};
+	struct sip_peer_value *v;
 	void *addr = dir == SIP_DIR_RX ? p->saddr : p->daddr;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns();
 
 	if (p->family == SW_AF_INET) {
 		if (addr + 4 > data_end)
@@ -178,19 +191,27 @@ static __always_inline void sip_peer_seen(const struct sip_pkt *p, void *data_en
 	}
 	v = bpf_map_lookup_elem(&sip_peers, &key);
 	if (!v) {
-		v = &fresh;
-		fresh.ifindex = ifindex;
+		struct sip_peer_value fresh = {.ifindex = ifindex};
+
+		if (dir == SIP_DIR_RX) {
+			fresh.last_rx_ns = now;
+			fresh.rx_messages = 1;
+		} else {
+			fresh.last_tx_ns = now;
+			fresh.tx_messages = 1;
+		}
+		bpf_map_update_elem(&sip_peers, &key, &fresh, BPF_NOEXIST);
+		return;
 	}
 	if (dir == SIP_DIR_RX) {
-		v->last_rx_ns = now;
+		sip_peer_touch(&v->last_rx_ns, now);
 		__sync_fetch_and_add(&v->rx_messages, 1);
 	} else {
-		v->last_tx_ns = now;
+		sip_peer_touch(&v->last_tx_ns, now);
 		__sync_fetch_and_add(&v->tx_messages, 1);
 	}
-	v->ifindex = ifindex;
-	if (v == &fresh)
-		bpf_map_update_elem(&sip_peers, &key, &fresh, BPF_NOEXIST);
+	if (v->ifindex != ifindex)
+		v->ifindex = ifindex;
 }
 
 static __always_inline void sip_account(const struct sip_pkt *p, void *data_end,
