@@ -260,9 +260,12 @@ static __always_inline int sip_tc(struct __sk_buff *skb, int dir)
 	if (sip_headers(data, data_end, skb->len, &p) || !p.payload_len)
 		return TC_ACT_UNSPEC;
 	n = p.payload_len < SIP_WINDOW ? p.payload_len : SIP_WINDOW;
-	/* Make clang test the very register it passes, so the verifier sees the bound on it. */
-	asm volatile("" : "+r"(n));
-	if (n < 1 || n > SIP_WINDOW || bpf_skb_load_bytes(skb, p.payload_off, w.b, n))
+	/*
+	 * 1..SIP_WINDOW by arithmetic, not by a test: the 6.1 verifier learns no lower bound from
+	 * "n < 1" and rejects a possibly zero-sized read (payload_len is at least 1 here).
+	 */
+	n = ((n - 1) & (SIP_WINDOW - 1)) + 1;
+	if (bpf_skb_load_bytes(skb, p.payload_off, w.b, n))
 		return TC_ACT_UNSPEC;
 	sip_account(&p, data_end, &w, dir, skb->ifindex);
 	return TC_ACT_UNSPEC;
