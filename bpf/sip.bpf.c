@@ -237,14 +237,25 @@ int sip_xdp(struct xdp_md *ctx)
 	if (sip_headers(data, data_end, data_end - data, &p) || !p.payload_len)
 		return XDP_PASS;
 	pl = p.payload;
-	if ((void *)(pl + SIP_WINDOW) <= data_end) {
-		__builtin_memcpy(w.b, pl, SIP_WINDOW);
-	} else {
-		for (int i = 0; i < SIP_WINDOW; i++) {
+	/*
+	 * Eight bytes a load where they are in the packet, then byte by byte to its end: offsets
+	 * stay constants for the verifier, and a short payload costs 8 + 7 steps, not 64. The
+	 * 8-byte loads are unaligned (the verifier allows that for packet data, and the JIT
+	 * emits plain loads).
+	 */
+#pragma unroll
+	for (int c = 0; c < SIP_WINDOW / 8; c++) {
+		if ((void *)(pl + 8 * c + 8) <= data_end) {
+			w.q[c] = *(__u64 *)(pl + 8 * c);
+			continue;
+		}
+#pragma unroll
+		for (int i = 8 * c; i < 8 * c + 8; i++) {
 			if ((void *)(pl + i + 1) > data_end)
 				break;
 			w.b[i] = pl[i];
 		}
+		break;
 	}
 	sip_account(&p, data_end, &w, SIP_DIR_RX, ctx->ingress_ifindex);
 	return XDP_PASS;

@@ -21,7 +21,10 @@
 
 /* The first SIP_WINDOW payload bytes; the bytes past the payload's end are zero. */
 struct sip_window {
-	__u8 b[SIP_WINDOW];
+	union {
+		__u8 b[SIP_WINDOW];
+		__u64 q[SIP_WINDOW / 8]; /* for copying it in 8-byte loads */
+	};
 };
 
 /*
