@@ -169,6 +169,28 @@ bool failfast_is_blocked(uint8_t family, const uint8_t *addr)
 	return find(&key) != NULL;
 }
 
+/*
+ * Can cgroup_skb programs call bpf_get_netns_cookie() here (6.18 yes, Debian's 6.1 and 6.12 no)?
+ * Asked by loading the smallest such program. libbpf_probe_bpf_helper() is not enough: libbpf 1.1
+ * takes 6.12's "program of this type cannot use helper" for support.
+ */
+static bool cgroup_skb_has_netns_cookie(void)
+{
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_netns_cookie}, /* r1 = ctx */
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_CGROUP_INET_EGRESS);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, NULL, "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), &opts);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int own_netns_cookie(uint64_t *cookie)
 {
 	socklen_t len = sizeof(*cookie);
@@ -199,9 +221,7 @@ static int failfast_start(struct agent *ag)
 		return 0;
 	}
 	/* The namespace filter needs bpf_get_netns_cookie() in cgroup_skb programs. */
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) !=
-		1 ||
-	    own_netns_cookie(&cookie)) {
+	if (!ag->cfg.netns_all && (!cgroup_skb_has_netns_cookie() || own_netns_cookie(&cookie))) {
 		probe_report(
 		    PROBE_NAME, false,
 		    "this kernel offers no network-namespace cookie to cgroup_skb programs");
@@ -222,14 +242,18 @@ static int failfast_start(struct agent *ag)
 	skel->rodata->cfg = ag->bpf_cfg;
 	skel->rodata->netns_cookie = cookie;
 	err = failfast_bpf__load(skel);
-	if (!err) {
+	if (err) {
+		snprintf(reason, sizeof(reason), "the kernel refused the program: %s",
+			 strerror(-err));
+	} else {
 		egress_link = bpf_program__attach_cgroup(skel->progs.failfast_egress, cg_fd);
 		err = egress_link ? 0 : -errno;
+		if (err)
+			snprintf(reason, sizeof(reason), "cannot attach at cgroup %s: %s", cgroup,
+				 strerror(-err));
 	}
 	close(cg_fd);
 	if (err) {
-		snprintf(reason, sizeof(reason), "cannot attach at cgroup %s: %s", cgroup,
-			 strerror(-err));
 		probe_report(PROBE_NAME, false, reason);
 		failfast_bpf__destroy(skel);
 		skel = NULL;
