@@ -5,6 +5,9 @@
 # there and power off. PID 1 must never exit (that is a kernel panic), hence no `set -e`.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C.UTF-8
+# The marker of a throwaway guest: tests that change machine-wide settings (the one global
+# neighbour table's gc_thresh) refuse to run without it.
+export SIPWATCH_KERNEL_GUEST=1
 
 arg() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 

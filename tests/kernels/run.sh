@@ -18,6 +18,7 @@ GUEST_TESTS=(
 	tests/integration/test_neigh.sh
 	tests/integration/test_sendq_tcp.sh
 	tests/integration/test_tcp_timeouts.sh
+	tests/kernels/test_neigh_table_full.sh
 )
 # KERNEL_TESTS="layer-or-script ..." runs only those (for iterating on one scenario).
 [ -n "${KERNEL_TESTS:-}" ] && read -r -a GUEST_TESTS <<<"$KERNEL_TESTS"
