@@ -185,7 +185,8 @@ static int parse_neigh_refresh(struct config *cfg, const char *v, char *err, siz
 	return 0;
 }
 
-static int parse_neigh_refresh_window(struct config *cfg, const char *v, char *err, size_t errlen)
+/* A window or timeout: a duration of at least 1s and under 24h, kept in milliseconds. */
+static int parse_window_ms(uint64_t *dst_ms, const char *v, char *err, size_t errlen)
 {
 	uint64_t ns;
 
@@ -195,8 +196,13 @@ static int parse_neigh_refresh_window(struct config *cfg, const char *v, char *e
 		snprintf(err, errlen, "must be at least 1s, got \"%s\"", v);
 		return -1;
 	}
-	cfg->neigh_refresh_window_ms = ns / 1000000;
+	*dst_ms = ns / 1000000;
 	return 0;
+}
+
+static int parse_neigh_refresh_window(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_window_ms(&cfg->neigh_refresh_window_ms, v, err, errlen);
 }
 
 static int parse_neigh_refresh_rate(struct config *cfg, const char *v, char *err, size_t errlen)
@@ -333,16 +339,7 @@ static int parse_peers_max(struct config *cfg, const char *v, char *err, size_t 
 
 static int parse_peers_idle_timeout(struct config *cfg, const char *v, char *err, size_t errlen)
 {
-	uint64_t ns;
-
-	if (parse_duration_ns(&ns, v, 86400e9, "24h", err, errlen))
-		return -1;
-	if (ns < 1000000000ULL) {
-		snprintf(err, errlen, "must be at least 1s, got \"%s\"", v);
-		return -1;
-	}
-	cfg->peers_idle_timeout_ms = ns / 1000000;
-	return 0;
+	return parse_window_ms(&cfg->peers_idle_timeout_ms, v, err, errlen);
 }
 
 static int parse_metrics_peer_series(struct config *cfg, const char *v, char *err, size_t errlen)
