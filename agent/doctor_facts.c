@@ -302,6 +302,12 @@ static void gather_probes(struct doctor_facts *f, const struct config *cfg)
 	struct strbuf out;
 
 	ag.cfg = *cfg;
+	/*
+	 * A trial start must change nothing on the host: the keepalive policy would rewrite live
+	 * connections' settings at start-up, so it is left out (its probe is then not reported).
+	 */
+	ag.cfg.tcp_keepalive_idle = ag.cfg.tcp_keepalive_intvl = ag.cfg.tcp_keepalive_probes = 0;
+	ag.cfg.tcp_user_timeout_ms = 0;
 	if (agent_init(&ag)) {
 		snprintf(f->probes_why, sizeof(f->probes_why), "the agent could not initialise");
 		agent_fini(&ag);

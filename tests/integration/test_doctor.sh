@@ -69,6 +69,11 @@ json=$(in_host tuned "$SIPWATCH" doctor --sip.ports=5060 --format=json)
 check "tuned --format=json: at_risk false" python3 -c 'import json,sys; assert json.loads(sys.argv[1])["at_risk"] is False' "$json"
 
 # The sockets are found by port: with other SIP ports the UDP socket is not judged.
+# doctor only reads: given the keepalive policy flag, it must not apply it to live connections.
+in_host risky "$SIPWATCH" doctor --sip.ports=5060 --tcp.keepalive=2,1,2 >/dev/null
+out=$(in_host risky "$SIPWATCH" doctor --sip.ports=5060)
+check "doctor with --tcp.keepalive changed no connection (still flagged without keepalive)" \
+	grep -q '^warn tcp_no_keepalive tcp 10.99.0.1:[0-9]* -> 10.99.0.3:5060' <<<"$out"
 out=$(in_host risky "$SIPWATCH" doctor --sip.ports=5999)
 check "only sockets on --sip.ports are judged" bash -c '! grep -q "sndbuf_unres_qlen\|tcp_no_keepalive" <<<"$1"' _ "$out"
 out=$("$SIPWATCH" doctor --format=yaml 2>&1); rc=$?
