@@ -25,8 +25,6 @@
 #define MAX_HOLDS_SNAPSHOT 8192
 #define MAX_SIP_HELD	   64
 
-#define NEIGH_EVENTS_RING_BYTES (4U << 20)
-
 static struct neigh_bpf *skel;
 static struct agent *agent;
 static bool with_netns;
@@ -604,10 +602,11 @@ static int neigh_start(struct agent *ag)
 		return -errno;
 	skel->rodata->cfg = ag->bpf_cfg;
 	/*
-	 * A switch or VLAN failure fails every entry behind it at once: room for ~6 500 incident
-	 * records (640 bytes each), over a second of a 5 000/s burst while the agent catches up.
+	 * A switch or VLAN failure fails every entry behind it at once: the default 4 MiB holds ~6
+	 * 500 incident records (640 bytes each), over a second of a 5 000/s burst
+	 * (--neigh.events-ring-kib).
 	 */
-	bpf_map__set_max_entries(skel->maps.events, NEIGH_EVENTS_RING_BYTES);
+	bpf_map__set_max_entries(skel->maps.events, ag->cfg.neigh_events_ring_kib * 1024);
 	drop_reasons = kernel_has_neigh_drop_reasons(ag, why, sizeof(why));
 	if (drop_reasons && !kernel_has_tracepoint(ag, "kfree_skb")) {
 		snprintf(why, sizeof(why), "tracepoint kfree_skb is not in this kernel's BTF");

@@ -342,6 +342,21 @@ static int parse_peers_idle_timeout(struct config *cfg, const char *v, char *err
 	return parse_window_ms(&cfg->peers_idle_timeout_ms, v, err, errlen);
 }
 
+static int parse_neigh_events_ring(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	uint32_t kib;
+
+	if (parse_count(&kib, v, 64, 65536, err, errlen))
+		return -1;
+	if (kib & (kib - 1)) {
+		snprintf(err, errlen,
+			 "must be a power of two (a BPF ring buffer's size), got \"%s\"", v);
+		return -1;
+	}
+	cfg->neigh_events_ring_kib = kib;
+	return 0;
+}
+
 static int parse_metrics_peer_series(struct config *cfg, const char *v, char *err, size_t errlen)
 {
 	return parse_count(&cfg->metrics_peer_series, v, 0, 10000, err, errlen);
@@ -387,6 +402,11 @@ const struct option_def option_table[] = {
     {"neigh.refresh-rate", "PER_SECOND", "2",
      "At most this many refresh requests per second (token bucket): ARP/NDP floods hurt switches.",
      parse_neigh_refresh_rate},
+    {"neigh.events-ring-kib", "KIB", "4096",
+     "Ring buffer for neighbour-failure incidents, in KiB (a power of two, 64-65536): a switch "
+     "failure "
+     "fails every entry behind it at once; each record is 640 bytes.",
+     parse_neigh_events_ring},
     {"neigh.fail-fast", NULL, "false",
      "Refuse SIP packets to peers whose next hop the kernel found FAILED, instead of letting them "
      "hold the SIP socket's send buffer.",

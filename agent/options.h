@@ -31,6 +31,7 @@ struct config {
 	uint64_t neigh_refresh_window_ms;     /* a SIP peer active this recently is a candidate */
 	double neigh_refresh_rate;	      /* refresh requests per second, at most */
 	bool neigh_failfast;
+	uint32_t neigh_events_ring_kib; /* ring buffer for neighbour incidents, KiB (power of 2) */
 	/* --tcp.keepalive: enforced on SIP TCP connections; idle 0 = no policy */
 	unsigned tcp_keepalive_idle, tcp_keepalive_intvl, tcp_keepalive_probes; /* s, s, count */
 	unsigned tcp_user_timeout_ms; /* --tcp.user-timeout; 0 = no policy */

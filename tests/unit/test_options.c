@@ -54,6 +54,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.neigh_refresh_window_ms, 600000);
 	assert_true(cfg.neigh_refresh_rate == 2);
 	assert_false(cfg.neigh_failfast);
+	assert_int_equal(cfg.neigh_events_ring_kib, 4096);
 }
 
 static void test_values_both_spellings(void **state)
@@ -147,6 +148,10 @@ static void test_every_error_message(void **state)
 	expect_usage_error("--neigh.refresh-rate=fast", "--neigh.refresh-rate", "more than 0");
 	expect_usage_error("--neigh.refresh-rate=1001", "--neigh.refresh-rate", "at most 1000");
 	expect_usage_error("--neigh.fail-fast=on", "--neigh.fail-fast", "expected true or false");
+	expect_usage_error("--neigh.events-ring-kib=100", "--neigh.events-ring-kib",
+			   "power of two");
+	expect_usage_error("--neigh.events-ring-kib=32", "--neigh.events-ring-kib", "64-65536");
+	expect_usage_error("--neigh.events-ring-kib=131072", "--neigh.events-ring-kib", "64-65536");
 	expect_usage_error("--tcp.keepalive=2,1", "--tcp.keepalive",
 			   "expected IDLE,INTERVAL,COUNT");
 	expect_usage_error("--tcp.keepalive=0,1,2", "--tcp.keepalive",
