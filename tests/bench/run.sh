@@ -248,6 +248,7 @@ main() {
 	cat "$OUT.head"
 	for b in ${BENCH_ONLY:-classifier send_path footprint scrape_scale detection event_storm}; do
 		"bench_$b" || echo "$b benchmark failed" >&2
+		agent_stop >/dev/null 2>&1 # a benchmark that failed half-way leaves no agent behind
 	done
 	mkdir -p "$(dirname "$OUT")"
 	cat "$OUT.head" "$ROWS" >"$OUT"
