@@ -125,23 +125,31 @@ metric() {
 		END { printf "%.17g\n", sum + 0 }'
 }
 
-# check NAME COMMAND...: PASS when COMMAND succeeds, FAIL otherwise.
+# check NAME COMMAND...: PASS when COMMAND succeeds, FAIL (and status 1) otherwise.
 check() {
 	local name=$1
 	shift
+	LAST_CMP=
 	if "$@"; then
 		echo "PASS: $name"
 	else
 		echo "FAIL: $name"
+		[ -n "${LAST_CMP:-}" ] && echo "    last comparison: $LAST_CMP"
 		[ -f "$AGENT_LOG" ] && { echo "--- agent log (last 20 lines)"; tail -20 "$AGENT_LOG"; } >&2
+		return 1
 	fi
 }
 
 # Numeric comparisons that work on metric values (floats): ge A B, eq A B, le A B, gt A B.
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
-gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
-eq() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a == b) }'; }
+# Each notes what it compared, so that a FAIL line can say what was seen (LAST_CMP).
+compare() { # OP A B
+	LAST_CMP="$2 $1 $3"
+	awk -v a="$2" -v b="$3" "BEGIN { exit !(a $1 b) }"
+}
+ge() { compare '>=' "$1" "$2"; }
+gt() { compare '>' "$1" "$2"; }
+le() { compare '<=' "$1" "$2"; }
+eq() { compare '==' "$1" "$2"; }
 
 # Bounded wait until metric NAME{MATCHERS} satisfies OP VALUE (ge/gt/eq/le).
 wait_metric() { # SECONDS NAME MATCHERS OP VALUE

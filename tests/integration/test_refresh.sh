@@ -33,7 +33,13 @@ for dst in sys.argv[1:]:
 
 neigh_state() { in_host pbx ip neigh show "$1" dev eth0 | awk '{print $NF}'; }
 is_state() { [ "$(neigh_state "$1")" = "$2" ]; }
-monitor_start() { ip netns exec "$(ns_of pbx)" ip monitor neigh >"$TEST_TMP/monitor" 2>&1 & MONITOR=$!; sleep 0.2; }
+# The monitor is listening once `ip` (exec'd by ip netns exec) holds its netlink socket.
+monitor_listening() { [ "$(cat /proc/"$MONITOR"/comm)" = ip ] && ls -l /proc/"$MONITOR"/fd | grep -q socket; }
+monitor_start() {
+	ip netns exec "$(ns_of pbx)" ip monitor neigh >"$TEST_TMP/monitor" 2>&1 &
+	MONITOR=$!
+	wait_for 5 monitor_listening
+}
 monitor_stop() { kill "$MONITOR" 2>/dev/null; wait "$MONITOR" 2>/dev/null; }
 
 # --- Without the flags sipwatch changes nothing: an idle STALE entry stays STALE, never managed.
@@ -55,7 +61,12 @@ agent_start --sip.ports=5060 --neigh.refresh=use --neigh.refresh-window=60s --ne
 	{ echo "FAIL: agent starts (use)"; exit 1; }
 monitor_start
 sip_options 10.99.0.2 10.99.0.3
-check "use: both peers resolved" wait_for 5 bash -c "ip netns exec $(ns_of pbx) ip neigh show dev eth0 | grep -c REACHABLE | grep -q '[2-9]'"
+# From the monitor, not from `ip neigh show`: with reachable times of 1–3 s an entry may already be
+# STALE again when a loaded machine gets round to looking.
+resolved() { grep -q "^$1 .*REACHABLE" "$TEST_TMP/monitor"; }
+both_resolved() { resolved 10.99.0.2 && resolved 10.99.0.3; }
+check "use: both peers resolved" wait_for 5 both_resolved ||
+	{ echo "ip neigh:"; in_host pbx ip neigh show dev eth0; echo "monitor:"; cat "$TEST_TMP/monitor"; } >&2
 in_host dead ip link set eth0 down
 # No application traffic from here on: only sipwatch can make the kernel re-probe.
 reprobed() { grep -A100 '^10.99.0.2 .*STALE' "$TEST_TMP/monitor" | grep -q '^10.99.0.2 .*REACHABLE'; }

@@ -58,7 +58,8 @@ check "incidents read + records dropped = FAILED entries" wait_for 15 accounted
 echo "failed=$failed read=$(in_range) dropped=$dropped"
 check "the agent read the records the ring held" gt "$(in_range)" 0
 check "FAILED transitions counted exactly (BPF map, not the ring)" \
-	eq "$(metric sipwatch_neigh_state_changes_total 'family="ipv4",state="failed"')" "$failed"
+	eq "$(metric sipwatch_neigh_state_changes_total 'family="ipv4",state="failed"')" "$failed" ||
+	for id in $(agent_prog_ids "$AGENT_PID"); do bpftool prog show id "$id"; done >&2
 
 # The agent keeps up afterwards: one more failure is logged promptly, nothing more dropped.
 in_host pbx ping -c 1 -W 1 10.99.72.1 >/dev/null
