@@ -18,6 +18,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "mapwalk.h"
 #include "neigh.skel.h"
 #include "probes.h"
 #include "ratelimit.h"
@@ -272,14 +273,22 @@ static bool episode_open_in_map(uint64_t neigh, uint32_t gen, void *ctx)
 }
 
 /* The whole holdings map, in one batch call where the kernel has it (5.6+), else key by key. */
+/* The key-by-key walk's step: @ctx counts the entries taken; false once the snapshot is full. */
+static bool snapshot_hold(const void *key, const void *hold, void *ctx)
+{
+	int *n = ctx;
+
+	holds_snap[*n].key = *(const struct neigh_hold_key *)key;
+	holds_snap[*n].hold = *(const struct neigh_hold *)hold;
+	return ++*n < MAX_HOLDS_SNAPSHOT;
+}
+
 static int snapshot_holds(void)
 {
 	static struct neigh_hold_key keys[MAX_HOLDS_SNAPSHOT];
 	static struct neigh_hold vals[MAX_HOLDS_SNAPSHOT];
-	struct neigh_hold_key key, next;
 	__u64 batch = 0;
 	__u32 count = MAX_HOLDS_SNAPSHOT;
-	void *prev = NULL;
 	int fd, n = 0, err;
 
 	if (!skel || !holds_snap)
@@ -293,14 +302,8 @@ static int snapshot_holds(void)
 		}
 		return (int)count;
 	}
-	while (n < MAX_HOLDS_SNAPSHOT && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &holds_snap[n].hold))
-			continue;
-		holds_snap[n].key = key;
-		n++;
-	}
+	map_for_each(fd, sizeof(struct neigh_hold_key), sizeof(struct neigh_hold), snapshot_hold,
+		     &n);
 	return n;
 }
 
@@ -626,45 +629,42 @@ static int neigh_start(struct agent *ag)
 	return attached < 0 ? attached : 0;
 }
 
+static bool add_transition(const void *k, const void *v, void *ctx)
+{
+	const struct neigh_state_key *key = k;
+	double count = (double)*(const __u64 *)v;
+
+	add_series(state_changes, key->netns_ino, key->ifname, neigh_family_name(key->family),
+		   neigh_state_name(key->state), count);
+	/* An entry an administrator deleted went FAILED, but no resolution failed. */
+	if (key->state == SW_NUD_FAILED && !key->admin)
+		add_series(failures, key->netns_ino, key->ifname, neigh_family_name(key->family),
+			   NULL, count);
+	return true;
+}
+
 static void collect_transitions(void)
 {
-	struct neigh_state_key key, next;
-	int fd = bpf_map__fd(skel->maps.neigh_state_changes);
-	void *prev = NULL;
-	__u64 count;
-
 	metric_family_clear(state_changes);
 	metric_family_clear(failures);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &count))
-			continue;
-		add_series(state_changes, key.netns_ino, key.ifname, neigh_family_name(key.family),
-			   neigh_state_name(key.state), (double)count);
-		/* An entry an administrator deleted went FAILED, but no resolution failed. */
-		if (key.state == SW_NUD_FAILED && !key.admin)
-			add_series(failures, key.netns_ino, key.ifname,
-				   neigh_family_name(key.family), NULL, (double)count);
-	}
+	map_for_each(bpf_map__fd(skel->maps.neigh_state_changes), sizeof(struct neigh_state_key),
+		     sizeof(__u64), add_transition, NULL);
+}
+
+static bool add_drop(const void *k, const void *v, void *ctx)
+{
+	const struct neigh_drop_key *key = k;
+
+	add_series(drops, key->netns_ino, key->ifname, neigh_family_name(key->family),
+		   neigh_drop_reason_name(key->state), (double)*(const __u64 *)v);
+	return true;
 }
 
 static void collect_drops(void)
 {
-	struct neigh_drop_key key, next;
-	int fd = bpf_map__fd(skel->maps.neigh_drops);
-	void *prev = NULL;
-	__u64 count;
-
 	metric_family_clear(drops);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &count))
-			continue;
-		add_series(drops, key.netns_ino, key.ifname, neigh_family_name(key.family),
-			   neigh_drop_reason_name(key.state), (double)count);
-	}
+	map_for_each(bpf_map__fd(skel->maps.neigh_drops), sizeof(struct neigh_drop_key),
+		     sizeof(__u64), add_drop, NULL);
 }
 
 static void collect_resolution(void)
@@ -682,24 +682,23 @@ static void collect_resolution(void)
 	}
 }
 
+static bool add_queue_bytes(const void *key, const void *v, void *ctx)
+{
+	const struct neigh_track *t = v;
+
+	/* Every interface with a tracked entry has a series, 0 when nothing is parked. */
+	if (t->family)
+		add_series(queue_bytes, t->netns_ino, t->ifname, neigh_family_name(t->family), NULL,
+			   t->state == SW_NUD_INCOMPLETE ? (double)t->queue_bytes : 0);
+	return true;
+}
+
 /* Bytes parked now, per interface: entries still INCOMPLETE with a queue. */
 static void collect_queue_bytes(void)
 {
-	int fd = bpf_map__fd(skel->maps.neigh_tracks);
-	__u64 key, next;
-	void *prev = NULL;
-	struct neigh_track t;
-
 	metric_family_clear(queue_bytes);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &t) || !t.family)
-			continue;
-		/* Every interface with a tracked entry has a series, 0 when nothing is parked. */
-		add_series(queue_bytes, t.netns_ino, t.ifname, neigh_family_name(t.family), NULL,
-			   t.state == SW_NUD_INCOMPLETE ? (double)t.queue_bytes : 0);
-	}
+	map_for_each(bpf_map__fd(skel->maps.neigh_tracks), sizeof(__u64),
+		     sizeof(struct neigh_track), add_queue_bytes, NULL);
 }
 
 /* --- the kernel's table, by rtnetlink dump ------------------------------------------------- */

@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "mapwalk.h"
 #include "neigh.h"
 #include "probes.h"
 #include "sendq.skel.h"
@@ -560,51 +561,42 @@ static int sendq_start(struct agent *ag)
 	return 0;
 }
 
-/* Add one CPU's statistics of a slot to @sum. */
-static void add_stats(struct sendq_stats *sum, const struct sendq_stats *st)
+/* Summing per-CPU copies word by word is right only while every field is a __u64 counter. */
+_Static_assert(sizeof(struct sendq_stats) ==
+		   sizeof(__u64) * (SENDQ_NR_BUCKETS + 2 + SENDQ_NR_ERRORS),
+	       "struct sendq_stats: __u64 counters only");
+
+/* One slot of sendq_stats (SIP port index * 2 + TCP), summed over CPUs. */
+static bool set_slot_stats(const void *key, const void *value, void *ctx)
 {
+	const struct agent *ag = ctx;
+	uint32_t slot = *(const uint32_t *)key;
+	const struct sendq_stats *st = value;
+	const char *proto = slot % 2 ? "tcp" : "udp";
+	uint64_t calls = 0;
+	char port[8];
+
+	if (slot >= (uint32_t)ag->cfg.nr_sip_ports * 2)
+		return false; /* the array's keys come in order: no configured port beyond */
 	for (int b = 0; b < SENDQ_NR_BUCKETS; b++)
-		sum->buckets[b] += st->buckets[b];
-	sum->sum_ns += st->sum_ns;
-	sum->stalls += st->stalls;
+		calls += st->buckets[b];
+	if (!calls)
+		return true; /* no series for a port and protocol nothing was sent on */
+	snprintf(port, sizeof(port), "%u", ag->cfg.sip_ports[slot / 2]);
+	metric_histogram_set(blocked, LABELS(proto, port), (const uint64_t *)st->buckets,
+			     (double)st->sum_ns / 1e9);
+	metric_set(stalls, LABELS(proto, port), (double)st->stalls);
 	for (int e = 0; e < SENDQ_NR_ERRORS; e++)
-		sum->errors[e] += st->errors[e];
+		metric_set(errors, LABELS(proto, port, sendq_error_name(e)), (double)st->errors[e]);
+	return true;
 }
 
 static void sendq_collect(struct agent *ag)
 {
-	int nr_cpus = libbpf_num_possible_cpus(), fd;
-	struct sendq_stats *percpu;
-
-	if (!skel || nr_cpus <= 0)
+	if (!skel)
 		return;
-	percpu = calloc((size_t)nr_cpus, sizeof(*percpu));
-	if (!percpu)
-		return;
-	fd = bpf_map__fd(skel->maps.sendq_stats);
-	for (uint32_t slot = 0; slot < (uint32_t)ag->cfg.nr_sip_ports * 2; slot++) {
-		const char *proto = slot % 2 ? "tcp" : "udp";
-		struct sendq_stats st = {};
-		uint64_t calls = 0;
-		char port[8];
-
-		if (bpf_map_lookup_elem(fd, &slot, percpu))
-			continue;
-		for (int c = 0; c < nr_cpus; c++)
-			add_stats(&st, &percpu[c]);
-		for (int b = 0; b < SENDQ_NR_BUCKETS; b++)
-			calls += st.buckets[b];
-		if (!calls)
-			continue; /* no series for a port and protocol nothing was sent on */
-		snprintf(port, sizeof(port), "%u", ag->cfg.sip_ports[slot / 2]);
-		metric_histogram_set(blocked, LABELS(proto, port), (const uint64_t *)st.buckets,
-				     (double)st.sum_ns / 1e9);
-		metric_set(stalls, LABELS(proto, port), (double)st.stalls);
-		for (int e = 0; e < SENDQ_NR_ERRORS; e++)
-			metric_set(errors, LABELS(proto, port, sendq_error_name(e)),
-				   (double)st.errors[e]);
-	}
-	free(percpu);
+	map_for_each_percpu_sum(bpf_map__fd(skel->maps.sendq_stats), sizeof(uint32_t),
+				sizeof(struct sendq_stats), set_slot_stats, ag);
 	sample_sockets(ag);
 }
 

@@ -20,6 +20,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "mapwalk.h"
 #include "peers.h"
 #include "probes.h"
 #include "refresh.h"
@@ -366,42 +367,34 @@ static int sip_start(struct agent *ag)
 	return 0;
 }
 
+/* One counter of sip_counts (index: kind, transport, direction), summed over CPUs. */
+static bool set_counter(const void *key, const void *value, void *ctx)
+{
+	uint32_t idx = *(const uint32_t *)key, kind = idx % SIP_KIND_MAX, rest = idx / SIP_KIND_MAX;
+	const char *dir = rest / SIP_TRANSPORT_MAX == SIP_DIR_TX ? "tx" : "rx";
+	const char *transport = rest % SIP_TRANSPORT_MAX == SIP_TRANSPORT_TCP ? "tcp" : "udp";
+	uint64_t sum = *(const uint64_t *)value;
+	struct metric_family *f;
+
+	if (idx >= SIP_NR_COUNTERS || kind == SIP_NONE || !sum)
+		return true; /* series appear with their first message */
+	if (kind >= SIP_FIRST_UNPARSED)
+		f = unparsed;
+	else if (kind >= SIP_FIRST_KEEPALIVE)
+		f = keepalives;
+	else if (kind >= SIP_FIRST_RESPONSE)
+		f = responses;
+	else
+		f = requests;
+	metric_set(f, LABELS(dir, transport, kind_labels[kind]), (double)sum);
+	return true;
+}
+
 static void collect_counters(void)
 {
-	int fd = skel ? bpf_map__fd(skel->maps.sip_counts) : -1;
-	int nr_cpus = libbpf_num_possible_cpus();
-	uint64_t *percpu;
-
-	if (fd < 0 || nr_cpus <= 0)
-		return;
-	percpu = calloc((size_t)nr_cpus, sizeof(*percpu));
-	if (!percpu)
-		return;
-	for (uint32_t idx = 0; idx < SIP_NR_COUNTERS; idx++) {
-		uint32_t kind = idx % SIP_KIND_MAX, rest = idx / SIP_KIND_MAX;
-		const char *dir = rest / SIP_TRANSPORT_MAX == SIP_DIR_TX ? "tx" : "rx";
-		const char *transport =
-		    rest % SIP_TRANSPORT_MAX == SIP_TRANSPORT_TCP ? "tcp" : "udp";
-		struct metric_family *f;
-		uint64_t sum = 0;
-
-		if (kind == SIP_NONE || bpf_map_lookup_elem(fd, &idx, percpu))
-			continue;
-		for (int c = 0; c < nr_cpus; c++)
-			sum += percpu[c];
-		if (!sum)
-			continue; /* series appear with their first message */
-		if (kind >= SIP_FIRST_UNPARSED)
-			f = unparsed;
-		else if (kind >= SIP_FIRST_KEEPALIVE)
-			f = keepalives;
-		else if (kind >= SIP_FIRST_RESPONSE)
-			f = responses;
-		else
-			f = requests;
-		metric_set(f, LABELS(dir, transport, kind_labels[kind]), (double)sum);
-	}
-	free(percpu);
+	if (skel)
+		map_for_each_percpu_sum(bpf_map__fd(skel->maps.sip_counts), sizeof(uint32_t),
+					sizeof(uint64_t), set_counter, NULL);
 }
 
 static void sip_collect(struct agent *ag)
@@ -412,27 +405,34 @@ static void sip_collect(struct agent *ag)
 	peers_collect_metrics(ag->cfg.metrics_peer_series);
 }
 
+/* Peers gone from the agent's table: deleted from the map after the walk, which they would upset.
+ */
+struct stale_peers {
+	uint64_t now_ns;
+	int nr;
+	struct sip_peer_key keys[64];
+};
+
+static bool sync_peer(const void *key, const void *value, void *ctx)
+{
+	struct stale_peers *stale = ctx;
+
+	if (!peers_sync_add(key, value, stale->now_ns) && stale->nr < 64)
+		stale->keys[stale->nr++] = *(const struct sip_peer_key *)key;
+	return true;
+}
+
 static void sync_peers(uint64_t now_ns)
 {
 	int fd = bpf_map__fd(skel->maps.sip_peers);
-	struct sip_peer_key key, next, stale[64];
-	struct sip_peer_value v;
-	void *prev = NULL;
-	int nr_stale = 0;
+	struct stale_peers stale = {.now_ns = now_ns};
 
 	peers_sync_begin();
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v))
-			continue;
-		if (!peers_sync_add(&key, &v, now_ns) && nr_stale < 64)
-			stale[nr_stale++] =
-			    key; /* deleted after the walk, which they would upset */
-	}
+	map_for_each(fd, sizeof(struct sip_peer_key), sizeof(struct sip_peer_value), sync_peer,
+		     &stale);
 	peers_sync_end();
-	for (int i = 0; i < nr_stale; i++)
-		bpf_map_delete_elem(fd, &stale[i]);
+	for (int i = 0; i < stale.nr; i++)
+		bpf_map_delete_elem(fd, &stale.keys[i]);
 }
 
 static void neigh_collect_cb(const struct rtnl_neigh *n, void *ctx)

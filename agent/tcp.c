@@ -14,6 +14,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "mapwalk.h"
 #include "probes.h"
 #include "tcp.skel.h"
 
@@ -331,40 +332,33 @@ static void collect_audit(struct agent *ag)
 	}
 }
 
+static bool set_timeouts(const void *k, const void *count, void *ctx)
+{
+	const struct tcp_port_key *key = k;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", key->port);
+	metric_set(timeouts, LABELS(port, tcp_cause_name(key->cause)),
+		   (double)*(const __u64 *)count);
+	return true;
+}
+
+static bool set_retransmits(const void *k, const void *count, void *ctx)
+{
+	const struct tcp_port_key *key = k;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", key->port);
+	metric_set(retransmits, LABELS(port), (double)*(const __u64 *)count);
+	return true;
+}
+
 static void collect_counters(void)
 {
-	struct tcp_port_key key, next;
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 count, *percpu;
-	void *prev = NULL;
-	char port[8];
-	int fd;
-
-	fd = bpf_map__fd(skel->maps.tcp_timeouts);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &count))
-			continue;
-		snprintf(port, sizeof(port), "%u", key.port);
-		metric_set(timeouts, LABELS(port, tcp_cause_name(key.cause)), (double)count);
-	}
-	if (ncpu <= 0 || !(percpu = calloc((size_t)ncpu, sizeof(*percpu))))
-		return;
-	fd = bpf_map__fd(skel->maps.tcp_retransmits);
-	prev = NULL;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, percpu))
-			continue;
-		count = 0;
-		for (int c = 0; c < ncpu; c++)
-			count += percpu[c];
-		snprintf(port, sizeof(port), "%u", key.port);
-		metric_set(retransmits, LABELS(port), (double)count);
-	}
-	free(percpu);
+	map_for_each(bpf_map__fd(skel->maps.tcp_timeouts), sizeof(struct tcp_port_key),
+		     sizeof(__u64), set_timeouts, NULL);
+	map_for_each_percpu_sum(bpf_map__fd(skel->maps.tcp_retransmits),
+				sizeof(struct tcp_port_key), sizeof(__u64), set_retransmits, NULL);
 }
 
 static void tcp_collect(struct agent *ag)

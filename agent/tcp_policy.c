@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "mapwalk.h"
 #include "probes.h"
 #include "tcp.h"
 #include "tcp_policy.skel.h"
@@ -174,29 +175,25 @@ static int tcp_policy_start(struct agent *ag)
 	return 0;
 }
 
+static bool set_applied(const void *k, const void *count, void *ctx)
+{
+	const struct tcp_port_key *key = k;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", key->port);
+	/* Refusals (key.pad) are not exported: the kernel accepts every value the flags
+	 * allow, so no test could make one; refused existing connections are logged. */
+	if (!key->pad)
+		metric_set(applied, LABELS(port, key->cause ? "existing" : "new"),
+			   (double)*(const __u64 *)count);
+	return true;
+}
+
 static void tcp_policy_collect(struct agent *ag)
 {
-	struct tcp_port_key key, next;
-	void *prev = NULL;
-	char port[8];
-	__u64 count;
-	int fd;
-
-	if (!skel)
-		return;
-	fd = bpf_map__fd(skel->maps.policy_applied);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &count))
-			continue;
-		snprintf(port, sizeof(port), "%u", key.port);
-		/* Refusals (key.pad) are not exported: the kernel accepts every value the flags
-		 * allow, so no test could make one; refused existing connections are logged. */
-		if (!key.pad)
-			metric_set(applied, LABELS(port, key.cause ? "existing" : "new"),
-				   (double)count);
-	}
+	if (skel)
+		map_for_each(bpf_map__fd(skel->maps.policy_applied), sizeof(struct tcp_port_key),
+			     sizeof(__u64), set_applied, NULL);
 }
 
 static void tcp_policy_stop(struct agent *ag)

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * agent/mapwalk.c on real maps made here with bpf_map_create (hash, per-CPU hash, per-CPU array
+ * of structs): every entry visited once with its value, per-CPU copies summed counter by
+ * counter, an early stop, an empty map, and the size checks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+
+#include "mapwalk.h"
+
+#define NR_KEYS 100
+
+/* A key whose size is not a multiple of 8: the walk's value buffer must still be aligned. */
+struct odd_key {
+	uint16_t port;
+	uint8_t cause;
+} __attribute__((packed));
+
+struct three_counters {
+	uint64_t a, b, c;
+};
+
+struct seen {
+	int calls;
+	int stop_after; /* 0: never stop */
+	uint64_t value_of[NR_KEYS];
+	int times[NR_KEYS];
+};
+
+static int nr_cpus;
+
+static int make_map(enum bpf_map_type type, size_t key_size, size_t value_size)
+{
+	int fd =
+	    bpf_map_create(type, NULL, (uint32_t)key_size, (uint32_t)value_size, NR_KEYS, NULL);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static bool note_u64(const void *k, const void *v, void *ctx)
+{
+	const struct odd_key *key = k;
+	struct seen *s = ctx;
+
+	assert_true(key->port < NR_KEYS);
+	assert_int_equal(key->cause, key->port % 7);
+	assert_int_equal((uintptr_t)v % 8, 0);
+	s->value_of[key->port] = *(const uint64_t *)v;
+	s->times[key->port]++;
+	s->calls++;
+	return !s->stop_after || s->calls < s->stop_after;
+}
+
+static void test_hash(void **state)
+{
+	int fd = make_map(BPF_MAP_TYPE_HASH, sizeof(struct odd_key), sizeof(uint64_t));
+	struct seen s = {};
+
+	assert_int_equal(map_for_each(fd, sizeof(struct odd_key), sizeof(uint64_t), note_u64, &s),
+			 0);
+	assert_int_equal(s.calls, 0);
+	for (uint16_t i = 0; i < NR_KEYS; i++) {
+		struct odd_key key = {.port = i, .cause = (uint8_t)(i % 7)};
+		uint64_t v = 1000 + i;
+
+		assert_int_equal(bpf_map_update_elem(fd, &key, &v, BPF_NOEXIST), 0);
+	}
+	assert_int_equal(map_for_each(fd, sizeof(struct odd_key), sizeof(uint64_t), note_u64, &s),
+			 NR_KEYS);
+	assert_int_equal(s.calls, NR_KEYS);
+	for (int i = 0; i < NR_KEYS; i++) {
+		assert_int_equal(s.times[i], 1);
+		assert_int_equal(s.value_of[i], 1000 + i);
+	}
+
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 3;
+	assert_int_equal(map_for_each(fd, sizeof(struct odd_key), sizeof(uint64_t), note_u64, &s),
+			 3);
+	assert_int_equal(s.calls, 3);
+	close(fd);
+}
+
+static void test_percpu_hash_sum(void **state)
+{
+	int fd = make_map(BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct odd_key), sizeof(uint64_t));
+	uint64_t *copies = calloc((size_t)nr_cpus, sizeof(uint64_t));
+	struct seen s = {};
+
+	assert_non_null(copies);
+	for (uint16_t i = 0; i < NR_KEYS; i++) {
+		struct odd_key key = {.port = i, .cause = (uint8_t)(i % 7)};
+
+		for (int c = 0; c < nr_cpus; c++)
+			copies[c] = (uint64_t)i * 1000 + (uint64_t)c + 1;
+		assert_int_equal(bpf_map_update_elem(fd, &key, copies, BPF_NOEXIST), 0);
+	}
+	assert_int_equal(
+	    map_for_each_percpu_sum(fd, sizeof(struct odd_key), sizeof(uint64_t), note_u64, &s),
+	    NR_KEYS);
+	for (int i = 0; i < NR_KEYS; i++) {
+		uint64_t want = (uint64_t)i * 1000 * (uint64_t)nr_cpus +
+				(uint64_t)nr_cpus * (uint64_t)(nr_cpus + 1) / 2;
+
+		assert_int_equal(s.times[i], 1);
+		assert_int_equal(s.value_of[i], want);
+	}
+	free(copies);
+	close(fd);
+}
+
+static bool note_counters(const void *k, const void *v, void *ctx)
+{
+	struct three_counters *out = ctx;
+
+	out[*(const uint32_t *)k] = *(const struct three_counters *)v;
+	return true;
+}
+
+static void test_percpu_array_struct_sum(void **state)
+{
+	int fd =
+	    make_map(BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(uint32_t), sizeof(struct three_counters));
+	struct three_counters *copies = calloc((size_t)nr_cpus, sizeof(*copies));
+	struct three_counters got[NR_KEYS];
+	uint32_t idx = 5;
+
+	assert_non_null(copies);
+	for (int c = 0; c < nr_cpus; c++)
+		copies[c] = (struct three_counters){.a = 1, .b = (uint64_t)c, .c = 1ull << 40};
+	assert_int_equal(bpf_map_update_elem(fd, &idx, copies, BPF_ANY), 0);
+	memset(got, 0xff, sizeof(got));
+	/* An array has every index: all of them visited, the untouched ones zero on every CPU. */
+	assert_int_equal(map_for_each_percpu_sum(fd, sizeof(uint32_t),
+						 sizeof(struct three_counters), note_counters, got),
+			 NR_KEYS);
+	assert_int_equal(got[5].a, nr_cpus);
+	assert_int_equal(got[5].b, (uint64_t)nr_cpus * (uint64_t)(nr_cpus - 1) / 2);
+	assert_int_equal(got[5].c, (uint64_t)nr_cpus << 40);
+	for (int i = 0; i < NR_KEYS; i++) {
+		if (i == 5)
+			continue;
+		assert_int_equal(got[i].a, 0);
+		assert_int_equal(got[i].b, 0);
+		assert_int_equal(got[i].c, 0);
+	}
+	free(copies);
+	close(fd);
+}
+
+static void test_bad_sizes(void **state)
+{
+	struct seen s = {};
+
+	assert_int_equal(map_for_each(-1, 0, sizeof(uint64_t), note_u64, &s), -EINVAL);
+	assert_int_equal(map_for_each(-1, sizeof(uint32_t), 0, note_u64, &s), -EINVAL);
+	/* per-CPU values must be __u64 counters */
+	assert_int_equal(map_for_each_percpu_sum(-1, sizeof(uint32_t), 12, note_u64, &s), -EINVAL);
+	/* a map that is not there: nothing visited */
+	assert_int_equal(map_for_each(-1, sizeof(uint32_t), sizeof(uint64_t), note_u64, &s), 0);
+	assert_int_equal(s.calls, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_percpu_hash_sum),
+	    cmocka_unit_test(test_percpu_array_struct_sum),
+	    cmocka_unit_test(test_bad_sizes),
+	};
+
+	nr_cpus = libbpf_num_possible_cpus();
+	if (nr_cpus <= 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
