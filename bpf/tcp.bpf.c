@@ -217,11 +217,8 @@ int BPF_PROG(tcp_retransmit_skb, const struct sock *sk, const struct sk_buff *sk
 SEC("iter/tcp")
 int tcp_audit(struct bpf_iter__tcp *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
 	struct tcp_audit_record rec = {};
-	const struct sock *sk;
 	struct tcp_sock *tp;
-	__u16 port;
 
 	/*
 	 * First a clock record (sip_port 0): jiffies and monotonic time together, from which the
@@ -232,19 +229,11 @@ int tcp_audit(struct bpf_iter__tcp *ctx)
 	rec.ktime_ns = bpf_ktime_get_ns();
 	if (ctx->meta->seq_num == 0)
 		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
-	if (!skc || skc->skc_state != SW_TCP_ESTABLISHED)
-		return 0;
-	tp = bpf_skc_to_tcp_sock(skc);
+	tp = tcp_iter_sip_conn(ctx->sk_common, &rec.ep, &rec.ka);
 	if (!tp)
 		return 0;
-	sk = (const void *)tp;
-	port = tcp_sip_port(sk);
-	if (!port)
-		return 0;
-	tcp_fill_endpoints(sk, port, &rec.ep);
-	tcp_read_keepalive(sk, &rec.ka);
 	rec.uid = ctx->uid;
-	rec.socket_ino = sock_inode(sk);
+	rec.socket_ino = sock_inode((const struct sock *)tp);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }

@@ -123,4 +123,29 @@ static __always_inline __u32 sock_inode(const struct sock *sk)
 	return BPF_CORE_READ(sa, vfs_inode.i_ino);
 }
 
+/*
+ * The prologue of every iter/tcp program: the socket the iterator stands on (one of the reading
+ * process's namespace) if it is an established SIP connection, with its endpoints and keepalive
+ * settings read into @ep and @ka; NULL for any other socket.
+ */
+static __always_inline struct tcp_sock *tcp_iter_sip_conn(struct sock_common *skc,
+							  struct tcp_endpoints *ep,
+							  struct tcp_keepalive_settings *ka)
+{
+	struct tcp_sock *tp;
+	__u16 port;
+
+	if (!skc || skc->skc_state != SW_TCP_ESTABLISHED)
+		return NULL;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return NULL;
+	port = tcp_sip_port((const struct sock *)tp);
+	if (!port)
+		return NULL;
+	tcp_fill_endpoints((const struct sock *)tp, port, ep);
+	tcp_read_keepalive((const struct sock *)tp, ka);
+	return tp;
+}
+
 #endif /* SIPWATCH_TCP_BPF_H */

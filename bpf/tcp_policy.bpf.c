@@ -98,25 +98,14 @@ int tcp_keepalive_policy(struct bpf_sock_ops *skops)
 SEC("iter/tcp")
 int tcp_policy_existing(struct bpf_iter__tcp *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
 	struct tcp_policy_record rec = {};
-	const struct sock *sk;
 	struct tcp_sock *tp;
-	__u16 port;
 
-	if (!skc || skc->skc_state != SW_TCP_ESTABLISHED)
-		return 0;
-	tp = bpf_skc_to_tcp_sock(skc);
+	tp = tcp_iter_sip_conn(ctx->sk_common, &rec.ep, &rec.before);
 	if (!tp)
 		return 0;
-	sk = (const void *)tp;
-	port = tcp_sip_port(sk);
-	if (!port)
-		return 0;
-	tcp_fill_endpoints(sk, port, &rec.ep);
-	tcp_read_keepalive(sk, &rec.before);
 	rec.err = apply_policy(tp);
-	count_applied(port, 1, rec.err != 0);
+	count_applied(rec.ep.sip_port, 1, rec.err != 0);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }
