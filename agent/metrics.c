@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,13 +96,18 @@ static bool valid_name(const char *s, bool is_label)
 	return true;
 }
 
-static size_t family_index(struct metrics *reg, const char *name, bool *found)
+/*
+ * Families and series are kept in arrays of pointers sorted by a string member (@key_offset: where
+ * it sits in the pointed-to struct). The index of @key when *found, else where it belongs.
+ */
+static size_t sorted_index(void *const *items, size_t nr, size_t key_offset, const char *key,
+			   bool *found)
 {
-	size_t lo = 0, hi = reg->nr;
+	size_t lo = 0, hi = nr;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(reg->families[mid]->name, name);
+		int c = strcmp(*(char *const *)((const char *)items[mid] + key_offset), key);
 
 		if (c == 0) {
 			*found = true;
@@ -116,6 +122,35 @@ static size_t family_index(struct metrics *reg, const char *name, bool *found)
 	return lo;
 }
 
+/*
+ * @item put at @at of such an array of *@nr pointers with room for *@cap (doubled when full,
+ * @first_cap at first). Returns the array, perhaps moved, or NULL without memory (unchanged).
+ */
+static void *sorted_insert(void *array, size_t *nr, size_t *cap, size_t first_cap, size_t at,
+			   void *item)
+{
+	void **items = array;
+
+	if (*nr == *cap) {
+		size_t grown = *cap ? *cap * 2 : first_cap;
+
+		items = realloc(items, grown * sizeof(*items));
+		if (!items)
+			return NULL;
+		*cap = grown;
+	}
+	memmove(&items[at + 1], &items[at], (*nr - at) * sizeof(*items));
+	items[at] = item;
+	(*nr)++;
+	return items;
+}
+
+static size_t family_index(struct metrics *reg, const char *name, bool *found)
+{
+	return sorted_index((void *const *)reg->families, reg->nr,
+			    offsetof(struct metric_family, name), name, found);
+}
+
 struct metric_family *metrics_find(struct metrics *reg, const char *name)
 {
 	bool found;
@@ -127,7 +162,7 @@ struct metric_family *metrics_find(struct metrics *reg, const char *name)
 static struct metric_family *family_add(struct metrics *reg, const char *name, const char *help,
 					enum metric_type type, const char *const *labels)
 {
-	struct metric_family *f;
+	struct metric_family *f, **families;
 	bool found;
 	size_t at;
 
@@ -156,21 +191,12 @@ static struct metric_family *family_add(struct metrics *reg, const char *name, c
 		}
 		f->labels[f->nr_labels] = strdup(labels[f->nr_labels]);
 	}
-	if (reg->nr == reg->cap) {
-		size_t cap = reg->cap ? reg->cap * 2 : 32;
-		struct metric_family **p = realloc(reg->families, cap * sizeof(*p));
-
-		if (!p) {
-			family_free(f);
-			return NULL;
-		}
-		reg->families = p;
-		reg->cap = cap;
+	families = sorted_insert(reg->families, &reg->nr, &reg->cap, 32, at, f);
+	if (!families) {
+		family_free(f);
+		return NULL;
 	}
-	memmove(&reg->families[at + 1], &reg->families[at],
-		(reg->nr - at) * sizeof(*reg->families));
-	reg->families[at] = f;
-	reg->nr++;
+	reg->families = families;
 	return f;
 }
 
@@ -218,49 +244,18 @@ static char *join_values(const struct metric_family *f, const char *const *value
 	return strbuf_detach(&sb, NULL);
 }
 
-static size_t series_index(const struct metric_family *f, const char *key, bool *found)
-{
-	size_t lo = 0, hi = f->nr_series;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(f->series[mid]->key, key);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
-}
-
 static struct series *series_get(struct metric_family *f, const char *const *values, bool create)
 {
 	char *key = join_values(f, values);
-	struct series *s;
+	struct series *s, **series;
 	bool found;
 	size_t at;
 
-	at = series_index(f, key, &found);
+	at = sorted_index((void *const *)f->series, f->nr_series, offsetof(struct series, key), key,
+			  &found);
 	if (found || !create) {
 		free(key);
 		return found ? f->series[at] : NULL;
-	}
-	if (f->nr_series == f->cap_series) {
-		size_t cap = f->cap_series ? f->cap_series * 2 : 8;
-		struct series **p = realloc(f->series, cap * sizeof(*p));
-
-		if (!p) {
-			free(key);
-			return NULL;
-		}
-		f->series = p;
-		f->cap_series = cap;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -273,9 +268,12 @@ static struct series *series_get(struct metric_family *f, const char *const *val
 		s->values[i] = strdup(values[i] ? values[i] : "");
 	if (f->type == METRIC_HISTOGRAM)
 		s->buckets = calloc(f->nr_bounds + 1, sizeof(uint64_t));
-	memmove(&f->series[at + 1], &f->series[at], (f->nr_series - at) * sizeof(*f->series));
-	f->series[at] = s;
-	f->nr_series++;
+	series = sorted_insert(f->series, &f->nr_series, &f->cap_series, 8, at, s);
+	if (!series) {
+		series_free(s, f->nr_labels);
+		return NULL;
+	}
+	f->series = series;
 	return s;
 }
 
