@@ -24,11 +24,13 @@ AGENT_NS=
 AGENT_LOG=$TEST_TMP/agent.log
 AGENT_PORT=9060
 declare -a HOSTS=()
+declare -a BG_PIDS=() # background processes of the test, stopped by PID on exit (bg_track)
 
 ns_of() { echo "$NS_PREFIX-$1"; }
 in_host() { local h=$1; shift; ip netns exec "$(ns_of "$h")" "$@"; }
 
 lan_cleanup() {
+	bg_stop
 	agent_stop >/dev/null 2>&1 || true
 	for h in "${HOSTS[@]}" br; do ip netns del "$(ns_of "$h")" 2>/dev/null || true; done
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TEST_TMP"
@@ -73,6 +75,39 @@ wait_for() {
 		sleep 0.2
 	done
 	"$@" >/dev/null 2>&1
+}
+
+# bg_track PID: a background process of the test (server, traffic peer) that lan_cleanup stops.
+bg_track() { BG_PIDS+=("$1"); }
+
+# pid_stop PID [TENTHS]: SIGTERM, at most TENTHS tenths of a second (default 50) to exit, then
+# SIGKILL; reaped and no longer tracked. Only for processes this test started.
+pid_stop() {
+	local pid=$1 tenths=${2:-50} i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 1 "$tenths"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for i in "${!BG_PIDS[@]}"; do [ "${BG_PIDS[i]}" = "$pid" ] && unset 'BG_PIDS[i]'; done
+	return 0
+}
+
+# bg_stop: stop every tracked background process.
+bg_stop() {
+	local p
+	for p in "${BG_PIDS[@]}"; do pid_stop "$p" 100; done
+	BG_PIDS=()
+}
+
+# tcp_peer NAME HOST ARGS...: tests/tools/tcp_peer.py ARGS (serve/connect, bounded by its
+# --deadline) in HOST, in the background and tracked; its output in $TEST_TMP/NAME.
+tcp_peer() {
+	local name=$1 host=$2
+	shift 2
+	ip netns exec "$(ns_of "$host")" python3 "$ROOT/tests/tools/tcp_peer.py" "$@" \
+		>"$TEST_TMP/$name" 2>&1 &
+	bg_track $!
 }
 
 agent_url() { echo "http://127.0.0.1:$AGENT_PORT${1:-/metrics}"; }

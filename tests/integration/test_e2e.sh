@@ -8,21 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sip_hello.sh"
 
-PROM_PID=
 PROM_PORT=19090
 PROM_URL=http://127.0.0.1:$PROM_PORT
 
-declare -a PEER_PIDS=()
-peers_stop() { for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null; done; }
-prom_stop() {
-	[ -n "$PROM_PID" ] || return 0
-	kill -TERM "$PROM_PID" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$PROM_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$PROM_PID" 2>/dev/null
-	wait "$PROM_PID" 2>/dev/null
-	PROM_PID=
-}
-trap 'peers_stop; prom_stop; lan_cleanup' EXIT
 
 # promq EXPR: the instant query's result, one "labels value" line per series; fails on an API error.
 promq() {
@@ -63,7 +51,7 @@ YML
 ip netns exec "$(ns_of pbx)" prometheus --config.file="$TEST_TMP/prometheus.yml" \
 	--storage.tsdb.path="$TEST_TMP/prometheus" --web.listen-address="127.0.0.1:$PROM_PORT" \
 	--log.level=warn >"$TEST_TMP/prometheus.log" 2>&1 &
-PROM_PID=$!
+bg_track $!
 prom_ready() { in_host pbx curl -sf --max-time 2 "$PROM_URL/-/ready"; }
 if ! wait_for 60 prom_ready; then
 	echo "FAIL: Prometheus starts"
@@ -85,11 +73,9 @@ stalls_before=$(before 'sipwatch_send_stalls_total{proto="udp",port="5060"}')
 # First every phone talks SIP to the PBX, as registered phones do: the agent's peer table learns them.
 sip_hello 1 phone:2 dead1:3 dead2:4
 # The live phone also keeps a SIP TCP connection to the PBX, without keepalive (45 s at most).
-ip netns exec "$(ns_of pbx)" python3 "$ROOT/tests/tools/tcp_peer.py" serve 5060 --deadline 45 >"$TEST_TMP/tcp_srv" 2>&1 &
-PEER_PIDS+=($!)
+tcp_peer tcp_srv pbx serve 5060 --deadline 45
 wait_for 10 grep -q '^listening' "$TEST_TMP/tcp_srv"
-ip netns exec "$(ns_of phone)" python3 "$ROOT/tests/tools/tcp_peer.py" connect 10.99.0.1 5060 --hold 45 --deadline 45 >"$TEST_TMP/tcp_cli" 2>&1 &
-PEER_PIDS+=($!)
+tcp_peer tcp_cli phone connect 10.99.0.1 5060 --hold 45 --deadline 45
 wait_for 10 grep -q '^connected' "$TEST_TMP/tcp_cli"
 
 # The scenario: two phones die; the PBX's blocking SIP socket keeps sending 1.2 KB messages to them

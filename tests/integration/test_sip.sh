@@ -5,21 +5,9 @@
 # next hop, report the phone unreachable once its link is down and resolution fails, and clear
 # that when it answers again. On exit every XDP program, tc filter and clsact qdisc is gone.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sip_lib.sh"
 
-KAMAILIO_PID=
-kamailio_stop() {
-	[ -n "$KAMAILIO_PID" ] || return 0
-	kill -TERM "$KAMAILIO_PID" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$KAMAILIO_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$KAMAILIO_PID" 2>/dev/null
-	wait "$KAMAILIO_PID" 2>/dev/null
-	KAMAILIO_PID=
-}
-trap 'kamailio_stop; lan_cleanup' EXIT
-
-CLIENT="python3 $ROOT/tests/integration/sip_client.py"
 m() { metric "$@"; }
-sip_listening() { in_host pbx ss -Hlntu | grep -q ':5060 '; }
 
 lan_up
 host_add pbx 1
@@ -28,11 +16,7 @@ host_add phone 2
 in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=2000 \
 	net.ipv4.neigh.eth0.delay_first_probe_time=1
 
-mkdir -p "$TEST_TMP/kamailio"
-ip netns exec "$(ns_of pbx)" kamailio -DD -E -f "$ROOT/tests/integration/kamailio.cfg" \
-	-P "$TEST_TMP/kamailio/pid" -Y "$TEST_TMP/kamailio" -w "$TEST_TMP/kamailio" \
-	>"$TEST_TMP/kamailio.log" 2>&1 &
-KAMAILIO_PID=$!
+kamailio_start
 check "kamailio listens on 5060" wait_for 20 sip_listening
 
 agent_start --sip.ports=5060 --peers.idle-timeout=10m

@@ -4,28 +4,9 @@
 # requests that reach the PBX while nothing listens: the classifier sees packets, not sockets), the
 # new server's sockets are counted, and the peer table keeps the phone with its counters going on.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sip_lib.sh"
 
-KAMAILIO_PID=
-kamailio_start() {
-	mkdir -p "$TEST_TMP/kamailio"
-	ip netns exec "$(ns_of pbx)" kamailio -DD -E -f "$ROOT/tests/integration/kamailio.cfg" \
-		-P "$TEST_TMP/kamailio/pid" -Y "$TEST_TMP/kamailio" -w "$TEST_TMP/kamailio" \
-		>>"$TEST_TMP/kamailio.log" 2>&1 &
-	KAMAILIO_PID=$!
-}
-kamailio_stop() {
-	[ -n "$KAMAILIO_PID" ] || return 0
-	kill -TERM "$KAMAILIO_PID" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$KAMAILIO_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$KAMAILIO_PID" 2>/dev/null
-	wait "$KAMAILIO_PID" 2>/dev/null
-	KAMAILIO_PID=
-}
-trap 'kamailio_stop; lan_cleanup' EXIT
-
-CLIENT="python3 $ROOT/tests/integration/sip_client.py"
 m() { metric "$@"; }
-sip_listening() { in_host pbx ss -Hlntu | grep -q ':5060 '; }
 not_listening() { ! sip_listening; }
 U='transport="udp"'
 T='transport="tcp"'

@@ -4,10 +4,6 @@
 # and the offenders listed at GET /tcp.
 source "$(dirname "$0")/lib.sh"
 
-PEER="python3 $ROOT/tests/tools/tcp_peer.py"
-declare -a PIDS=()
-stop_peers() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; }
-trap 'stop_peers; lan_cleanup' EXIT
 
 lan_up
 host_add pbx 1
@@ -20,26 +16,20 @@ conns() { metric sipwatch_tcp_connections "$1"; }
 check "no SIP connections yet: both series 0" \
 	bash -c '[ "$1" = 0 ] && [ "$2" = 0 ]' _ "$(conns 'port="5060",keepalive="on"')" "$(conns 'port="5060",keepalive="off"')"
 
-bg() { # NAME HOST ARGS...
-	local name=$1 host=$2
-	shift 2
-	ip netns exec "$(ns_of "$host")" $PEER "$@" >"$TEST_TMP/$name" 2>&1 &
-	PIDS+=($!)
-}
 # PBX serves 5060 without keepalive (a phone connects) ...
-bg srv pbx serve 5060 --deadline 40
+tcp_peer srv pbx serve 5060 --deadline 40
 wait_for 10 grep -q '^listening' "$TEST_TMP/srv"
-bg c_off phone connect 10.99.0.1 5060 --hold 35 --deadline 35
+tcp_peer c_off phone connect 10.99.0.1 5060 --hold 35 --deadline 35
 # ... and connects out to a SIP peer on 5060: once with its own keepalive 30/5/3 (45 s), once
 # with SO_KEEPALIVE only (the namespace's 600/10/4 → 640 s).
-bg peer phone serve 5060 --accept 2 --deadline 40
+tcp_peer peer phone serve 5060 --accept 2 --deadline 40
 wait_for 10 grep -q '^listening' "$TEST_TMP/peer"
-bg c_own pbx connect 10.99.0.2 5060 --keepalive 30,5,3 --hold 35 --deadline 35
-bg c_sys pbx connect 10.99.0.2 5060 --keepalive on --hold 35 --deadline 35
+tcp_peer c_own pbx connect 10.99.0.2 5060 --keepalive 30,5,3 --hold 35 --deadline 35
+tcp_peer c_sys pbx connect 10.99.0.2 5060 --keepalive on --hold 35 --deadline 35
 # A non-SIP connection is not audited.
-bg other phone serve 5070 --deadline 40
+tcp_peer other phone serve 5070 --deadline 40
 wait_for 10 grep -q '^listening' "$TEST_TMP/other"
-bg c_other pbx connect 10.99.0.2 5070 --keepalive on --hold 35 --deadline 35
+tcp_peer c_other pbx connect 10.99.0.2 5070 --keepalive on --hold 35 --deadline 35
 for c in c_off c_own c_sys c_other; do wait_for 10 grep -q '^connected' "$TEST_TMP/$c"; done
 
 check "one SIP connection without keepalive" wait_metric 10 sipwatch_tcp_connections 'port="5060",keepalive="off"' eq 1
@@ -53,7 +43,7 @@ check "/tcp lists the offender first: the PBX's accepted connection" bash -c \
 check "/tcp shows per-socket and sysctl settings with their detection times" bash -c \
 	'python3 -c "import json,sys; d=json.loads(sys.argv[1]); t=sorted((s.get(\"detection_seconds\"), s[\"settings\"]) for s in d[\"sockets\"] if s[\"keepalive\"]); sys.exit(t != [(45, \"socket\"), (640, \"sysctl\")])" "$1"' _ "$tcp"
 
-stop_peers
+bg_stop
 check "closed connections leave the audit" wait_metric 10 sipwatch_tcp_connections 'port="5060"' eq 0
 check "no detection time without keepalive connections" \
 	bash -c '! grep -q "^sipwatch_tcp_keepalive_detection_seconds{" <<<"$1"' _ "$(scrape)"

@@ -6,10 +6,6 @@
 # agent while its sockops program does not.
 source "$(dirname "$0")/lib.sh"
 
-PEER="python3 $ROOT/tests/tools/tcp_peer.py"
-declare -a PIDS=()
-stop_peers() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; }
-trap 'stop_peers; lan_cleanup' EXIT
 
 lan_up
 host_add pbx 1
@@ -17,12 +13,6 @@ host_add phone 2
 host_add gone 3
 host_add other 4
 
-bg() { # NAME HOST ARGS...
-	local name=$1 host=$2
-	shift 2
-	ip netns exec "$(ns_of "$host")" $PEER "$@" >"$TEST_TMP/$name" 2>&1 &
-	PIDS+=($!)
-}
 up() { wait_for 10 grep -q "^$2" "$TEST_TMP/$1"; }
 # setting NAME LINE-PREFIX: the settings fields of the last matching line.
 settings() { grep "^$2" "$TEST_TMP/$1" | tail -1 | grep -o 'keepalive=.*'; }
@@ -40,9 +30,9 @@ report() {
 settings_of() { grep "^settings .* $2:" "$TEST_TMP/$1" | tail -1 | grep -o 'keepalive=.*'; }
 
 # An existing SIP connection (the PBX serves 5060 and never enables keepalive).
-bg old pbx serve 5060 --accept 3 --report-on "$TEST_TMP/old.report" --deadline 90
+tcp_peer old pbx serve 5060 --accept 3 --report-on "$TEST_TMP/old.report" --deadline 90
 up old listening
-bg c_old phone connect 10.99.0.1 5060 --hold 85 --deadline 85
+tcp_peer c_old phone connect 10.99.0.1 5060 --hold 85 --deadline 85
 up c_old connected
 up old accepted
 check "the application's connection has no keepalive" [ "$(settings old accepted)" = "$OFF" ]
@@ -50,7 +40,7 @@ check "the application's connection has no keepalive" [ "$(settings old accepted
 # Without the flag: nothing changes, no policy probe.
 agent_start --sip.ports=5060 || { echo "FAIL: agent starts"; exit 1; }
 check "no keepalive_policy probe without the flag" eq "$(scrape | grep -c 'probe="keepalive_policy"')" 0
-bg c_ka gone connect 10.99.0.1 5060 --hold 85 --deadline 85
+tcp_peer c_ka gone connect 10.99.0.1 5060 --hold 85 --deadline 85
 up c_ka connected
 wait_for 10 bash -c "[ \$(grep -c '^accepted' '$TEST_TMP/old') -ge 2 ]"
 report old
@@ -59,8 +49,8 @@ check "without the flag an existing one keeps none either" [ "$(settings_of old 
 agent_stop
 
 # Another namespace's SIP server and a non-SIP server in the PBX, both without keepalive.
-bg othersrv other serve 5060 --deadline 90
-bg nonsip pbx serve 5070 --deadline 90
+tcp_peer othersrv other serve 5060 --deadline 90
+tcp_peer nonsip pbx serve 5070 --deadline 90
 up othersrv listening
 up nonsip listening
 
@@ -75,7 +65,7 @@ report old
 check "the existing connection now has the policy's keepalive" [ "$(settings_of old 10.99.0.2)" = "$POLICY" ]
 
 # A new SIP connection: the PBX application still never enables keepalive.
-bg c_new phone connect 10.99.0.1 5060 --hold 60 --deadline 60
+tcp_peer c_new phone connect 10.99.0.1 5060 --hold 60 --deadline 60
 up c_new connected
 wait_for 10 bash -c "[ \$(grep -c '^accepted' '$TEST_TMP/old') -ge 3 ]"
 check "a new SIP connection gets the policy at establishment" \
@@ -83,8 +73,8 @@ check "a new SIP connection gets the policy at establishment" \
 check "counted as new" eq "$(metric sipwatch_tcp_keepalive_policy_applied_total 'port="5060",connections="new"')" 1
 
 # Untouched: a non-SIP connection in the PBX, a SIP connection in another namespace.
-bg c_nonsip phone connect 10.99.0.1 5070 --hold 60 --deadline 60
-bg c_other phone connect 10.99.0.4 5060 --hold 60 --deadline 60
+tcp_peer c_nonsip phone connect 10.99.0.1 5070 --hold 60 --deadline 60
+tcp_peer c_other phone connect 10.99.0.4 5060 --hold 60 --deadline 60
 up nonsip accepted
 up othersrv accepted
 check "a non-SIP connection keeps its own settings" [ "$(settings nonsip accepted)" = "$OFF" ]
@@ -113,8 +103,8 @@ report old
 check "connections keep the policy after exit" \
 	bash -c '[ "$1" = "$3" ] && [ "$2" = "$3" ]' _ "$(settings_of old 10.99.0.2)" "$(grep '^settings .* 10.99.0.2:' "$TEST_TMP/old" | tail -1 | grep -o 'keepalive=.*')" "$POLICY"
 # The old server stopped listening after 3 connections: a new one on 5060 after exit.
-bg late pbx serve 5060 --deadline 20
+tcp_peer late pbx serve 5060 --deadline 20
 up late listening
-bg c_late phone connect 10.99.0.1 5060 --hold 10 --deadline 10
+tcp_peer c_late phone connect 10.99.0.1 5060 --hold 10 --deadline 10
 up late accepted
 check "after exit new SIP connections are no longer changed" [ "$(settings late accepted)" = "$OFF" ]

@@ -5,10 +5,6 @@
 # test host, whose link is set down to make it vanish.
 source "$(dirname "$0")/lib.sh"
 
-PEER="python3 $ROOT/tests/tools/tcp_peer.py"
-declare -a PIDS=()
-stop_peers() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; }
-trap 'stop_peers; lan_cleanup' EXIT
 
 lan_up
 host_add pbx 1
@@ -35,16 +31,14 @@ check "timeout counters start at 0 for each cause" \
 serve_bg() {
 	local name=$1
 	shift
-	ip netns exec "$(ns_of pbx)" $PEER serve "$@" >"$TEST_TMP/$name" 2>&1 &
-	PIDS+=($!)
+	tcp_peer "$name" pbx serve "$@"
 	wait_for 10 grep -q '^listening' "$TEST_TMP/$name"
 }
 # client_bg HOST NAME ARGS...: a client in HOST connecting to the pbx on 5060.
 client_bg() {
 	local host=$1 name=$2
 	shift 2
-	ip netns exec "$(ns_of "$host")" $PEER connect 10.99.0.1 5060 "$@" >"$TEST_TMP/$name" 2>&1 &
-	PIDS+=($!)
+	tcp_peer "$name" "$host" connect 10.99.0.1 5060 "$@"
 	wait_for 10 grep -q '^connected' "$TEST_TMP/$name"
 }
 closed_with() { grep -q "^closed .* result=$2 " "$TEST_TMP/$1"; }
@@ -112,11 +106,9 @@ check "four tcp_timeout incidents" eq "$(scrape "/incidents?kind=tcp_timeout" | 
 
 # --- Another namespace's timeout is not ours.
 in_host other sysctl -qw net.ipv4.tcp_retries2=2
-ip netns exec "$(ns_of other)" $PEER serve 5060 --user-timeout 2000 --send-on "$TEST_TMP/go_other" --deadline 20 >"$TEST_TMP/other" 2>&1 &
-PIDS+=($!)
+tcp_peer other other serve 5060 --user-timeout 2000 --send-on "$TEST_TMP/go_other" --deadline 20
 wait_for 10 grep -q '^listening' "$TEST_TMP/other"
-ip netns exec "$(ns_of phone)" $PEER connect 10.99.0.7 5060 --hold 15 --deadline 15 >"$TEST_TMP/c_other" 2>&1 &
-PIDS+=($!)
+tcp_peer c_other phone connect 10.99.0.7 5060 --hold 15 --deadline 15
 wait_for 10 grep -q '^connected' "$TEST_TMP/c_other"
 vanish phone
 touch "$TEST_TMP/go_other"
@@ -125,6 +117,6 @@ check "a timeout in another namespace is not counted" eq "$(timeouts)" 4
 
 body=$(scrape /metrics)
 check "exposition passes promtool check metrics" bash -c 'promtool check metrics <<<"$1" 2>&1 | tee /dev/stderr | [ -z "$(cat)" ]' _ "$body"
-stop_peers
+bg_stop
 agent_stop; rc=$?
 check "agent exits 0" [ "$rc" -eq 0 ]
