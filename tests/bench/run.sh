@@ -133,12 +133,8 @@ for i in range(1, 16383):
     print("addr add 10.99.%d.%d/18 dev eth0" % (64 + i // 256, i % 256))' >"$TEST_TMP/addrs.batch"
 	in_host dead ip -batch "$TEST_TMP/addrs.batch"
 	in_host pbx ip route add 10.99.64.0/18 dev eth0
-	# gc_thresh1/2/3 belong to the (global) neighbour table, not to a namespace: raise them in the
-	# initial namespace for the storm and put them back afterwards (bench_cleanup).
-	SAVED_GC=$(sysctl -n net.ipv4.neigh.default.gc_thresh1 net.ipv4.neigh.default.gc_thresh2 \
-		net.ipv4.neigh.default.gc_thresh3 | tr '\n' ' ')
-	sysctl -qw net.ipv4.neigh.default.gc_thresh1=65536 net.ipv4.neigh.default.gc_thresh2=65536 \
-		net.ipv4.neigh.default.gc_thresh3=65536
+	# The global neighbour table must hold the storm's entries (put back afterwards).
+	gc_thresh_raise 65536
 	agent_start >/dev/null || return 1
 	for rate in 5000 10000 20000 40000; do
 		count=$((rate * 2))
@@ -163,18 +159,8 @@ for i in range(1, 16383):
 	row "rate at which events start to drop" "entries/s" "${first_drop_rate:-none up to 40000}" ""
 	in_host pbx ip route del 10.99.64.0/18 dev eth0
 	in_host dead ip link set eth0 up
-	restore_gc_thresh
+	gc_thresh_restore
 }
-
-SAVED_GC=
-restore_gc_thresh() {
-	[ -n "$SAVED_GC" ] || return 0
-	set -- $SAVED_GC
-	sysctl -qw net.ipv4.neigh.default.gc_thresh1="$1" net.ipv4.neigh.default.gc_thresh2="$2" \
-		net.ipv4.neigh.default.gc_thresh3="$3"
-	SAVED_GC=
-}
-trap 'restore_gc_thresh; lan_cleanup' EXIT
 
 # Per-packet classifier cost: the real XDP and tc programs against empty ones, timed by the kernel
 # (BPF_PROG_TEST_RUN, mean over REPEAT runs), several rounds, per frame type.
@@ -196,10 +182,7 @@ PY
 # the same path as peers seen on the wire. node_exporter's full scrape on the same host, for scale.
 bench_scrape_scale() {
 	local peers=10000 dead=1000 rss lat node_lat size node_size
-	SAVED_GC=$(sysctl -n net.ipv4.neigh.default.gc_thresh1 net.ipv4.neigh.default.gc_thresh2 \
-		net.ipv4.neigh.default.gc_thresh3 | tr '\n' ' ')
-	sysctl -qw net.ipv4.neigh.default.gc_thresh1=65536 net.ipv4.neigh.default.gc_thresh2=65536 \
-		net.ipv4.neigh.default.gc_thresh3=65536
+	gc_thresh_raise 65536
 	in_host pbx ip route add 10.100.0.0/16 dev eth0
 	# The first 1 000 peers' entries FAILED, made by hand: no packet goes anywhere.
 	python3 -c '
@@ -224,7 +207,7 @@ for i in range(1, '"$dead"' + 1):
 	kill "$node"; wait "$node" 2>/dev/null
 	in_host pbx ip route del 10.100.0.0/16 dev eth0
 	in_host pbx ip neigh flush dev eth0
-	restore_gc_thresh
+	gc_thresh_restore
 	percentiles() { python3 -c '
 import statistics, sys
 v = sorted(float(x) * 1000 for x in sys.stdin.read().split())

@@ -30,6 +30,7 @@ ns_of() { echo "$NS_PREFIX-$1"; }
 in_host() { local h=$1; shift; ip netns exec "$(ns_of "$h")" "$@"; }
 
 lan_cleanup() {
+	gc_thresh_restore
 	bg_stop
 	agent_stop >/dev/null 2>&1 || true
 	for h in "${HOSTS[@]}" br; do ip netns del "$(ns_of "$h")" 2>/dev/null || true; done
@@ -75,6 +76,24 @@ wait_for() {
 		sleep 0.2
 	done
 	"$@" >/dev/null 2>&1
+}
+
+# gc_thresh1/2/3 belong to the (global) neighbour table, not to a namespace. gc_thresh_raise N sets
+# all three to N in the initial namespace, saving what they were (once); gc_thresh_restore puts
+# that back (lan_cleanup too).
+SAVED_GC=
+gc_thresh_raise() {
+	[ -n "$SAVED_GC" ] || SAVED_GC=$(sysctl -n net.ipv4.neigh.default.gc_thresh1 \
+		net.ipv4.neigh.default.gc_thresh2 net.ipv4.neigh.default.gc_thresh3 | tr '\n' ' ')
+	sysctl -qw net.ipv4.neigh.default.gc_thresh1="$1" net.ipv4.neigh.default.gc_thresh2="$1" \
+		net.ipv4.neigh.default.gc_thresh3="$1"
+}
+gc_thresh_restore() {
+	[ -n "$SAVED_GC" ] || return 0
+	set -- $SAVED_GC
+	sysctl -qw net.ipv4.neigh.default.gc_thresh1="$1" net.ipv4.neigh.default.gc_thresh2="$2" \
+		net.ipv4.neigh.default.gc_thresh3="$3"
+	SAVED_GC=
 }
 
 # bg_track PID: a background process of the test (server, traffic peer) that lan_cleanup stops.

@@ -12,21 +12,10 @@ lan_up
 host_add pbx 1
 host_add dead 2
 
-# gc_thresh1/2/3 belong to the (global) neighbour table, not to a namespace: raise them in the
-# initial namespace so that COUNT failed entries stay listed, and put them back on exit.
-SAVED_GC=$(sysctl -n net.ipv4.neigh.default.gc_thresh1 net.ipv4.neigh.default.gc_thresh2 \
-	net.ipv4.neigh.default.gc_thresh3 | tr '\n' ' ')
-restore_gc_thresh() {
-	[ -n "$SAVED_GC" ] || return 0
-	set -- $SAVED_GC
-	sysctl -qw net.ipv4.neigh.default.gc_thresh1="$1" net.ipv4.neigh.default.gc_thresh2="$2" \
-		net.ipv4.neigh.default.gc_thresh3="$3"
-	SAVED_GC=
-}
 # A stopped agent would never see SIGTERM: continue it before lib.sh's cleanup stops it.
-trap '[ -n "$AGENT_PID" ] && kill -CONT "$AGENT_PID" 2>/dev/null; restore_gc_thresh; lan_cleanup' EXIT
-sysctl -qw net.ipv4.neigh.default.gc_thresh1=65536 net.ipv4.neigh.default.gc_thresh2=65536 \
-	net.ipv4.neigh.default.gc_thresh3=65536
+trap '[ -n "$AGENT_PID" ] && kill -CONT "$AGENT_PID" 2>/dev/null; lan_cleanup' EXIT
+# The global neighbour table must keep COUNT failed entries listed (put back on exit).
+gc_thresh_raise 65536
 
 # The dead host owns 10.99.64.0/18 (link down: nobody answers); the pbx reaches it on-link.
 python3 -c '
@@ -70,4 +59,4 @@ check "nothing dropped after the flood" eq "$(metric sipwatch_ringbuf_events_dro
 in_host pbx ip route del 10.99.64.0/18 dev eth0
 agent_stop
 check "agent exits 0" [ $? -eq 0 ]
-restore_gc_thresh
+gc_thresh_restore
