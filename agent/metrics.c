@@ -352,12 +352,13 @@ void metrics_format_value(char *buf, size_t len, double v)
 	}
 }
 
-void metrics_escape_label(struct strbuf *out, const char *v)
+/* The text format escapes backslash and newline; double quotes only inside label values. */
+static void escape(struct strbuf *out, const char *v, bool quotes)
 {
 	for (; *v; v++) {
 		if (*v == '\\')
 			strbuf_puts(out, "\\\\");
-		else if (*v == '"')
+		else if (*v == '"' && quotes)
 			strbuf_puts(out, "\\\"");
 		else if (*v == '\n')
 			strbuf_puts(out, "\\n");
@@ -366,16 +367,14 @@ void metrics_escape_label(struct strbuf *out, const char *v)
 	}
 }
 
+void metrics_escape_label(struct strbuf *out, const char *v)
+{
+	escape(out, v, true);
+}
+
 void metrics_escape_help(struct strbuf *out, const char *v)
 {
-	for (; *v; v++) {
-		if (*v == '\\')
-			strbuf_puts(out, "\\\\");
-		else if (*v == '\n')
-			strbuf_puts(out, "\\n");
-		else
-			strbuf_putc(out, *v);
-	}
+	escape(out, v, false);
 }
 
 /* name{l1="v1",...,extra_key="extra_val"} value */

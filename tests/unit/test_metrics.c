@@ -56,12 +56,13 @@ static void test_families_and_series_sorted(void **state)
 static void test_label_and_help_escaping(void **state)
 {
 	struct metrics *reg = metrics_new();
-	struct metric_family *f = metrics_gauge(reg, "g", "back\\slash\nnewline", LABELS("v"));
+	struct metric_family *f =
+	    metrics_gauge(reg, "g", "back\\slash\nnewline \"quoted\"", LABELS("v"));
 	char *out;
 
 	metric_set(f, LABELS("a\"b\\c\nd"), 1);
 	out = render(reg);
-	assert_non_null(strstr(out, "# HELP g back\\\\slash\\nnewline\n"));
+	assert_non_null(strstr(out, "# HELP g back\\\\slash\\nnewline \"quoted\"\n"));
 	assert_non_null(strstr(out, "g{v=\"a\\\"b\\\\c\\nd\"} 1\n"));
 	free(out);
 	metrics_free(reg);
