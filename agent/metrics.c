@@ -277,37 +277,43 @@ static struct series *series_get(struct metric_family *f, const char *const *val
 	return s;
 }
 
-void metric_set(struct metric_family *f, const char *const *values, double v)
+/*
+ * The series of @values, created if new, when @f holds histograms (@histogram) or plain values
+ * (counter, gauge) as asked; NULL otherwise (no family, the other kind, no memory).
+ */
+static struct series *series_of_kind(struct metric_family *f, const char *const *values,
+				     bool histogram)
 {
 	struct series *s;
 
-	if (!f || f->type == METRIC_HISTOGRAM)
-		return;
+	if (!f || (f->type == METRIC_HISTOGRAM) != histogram)
+		return NULL;
 	s = series_get(f, values, true);
+	return s && (!histogram || s->buckets) ? s : NULL;
+}
+
+void metric_set(struct metric_family *f, const char *const *values, double v)
+{
+	struct series *s = series_of_kind(f, values, false);
+
 	if (s)
 		s->value = v;
 }
 
 void metric_add(struct metric_family *f, const char *const *values, double v)
 {
-	struct series *s;
+	struct series *s = series_of_kind(f, values, false);
 
-	if (!f || f->type == METRIC_HISTOGRAM)
-		return;
-	s = series_get(f, values, true);
 	if (s)
 		s->value += v;
 }
 
 void metric_observe(struct metric_family *f, const char *const *values, double v)
 {
-	struct series *s;
+	struct series *s = series_of_kind(f, values, true);
 	size_t b = 0;
 
-	if (!f || f->type != METRIC_HISTOGRAM)
-		return;
-	s = series_get(f, values, true);
-	if (!s || !s->buckets)
+	if (!s)
 		return;
 	while (b < f->nr_bounds && v > f->bounds[b])
 		b++;
@@ -318,12 +324,9 @@ void metric_observe(struct metric_family *f, const char *const *values, double v
 void metric_histogram_set(struct metric_family *f, const char *const *values,
 			  const uint64_t *counts, double sum)
 {
-	struct series *s;
+	struct series *s = series_of_kind(f, values, true);
 
-	if (!f || f->type != METRIC_HISTOGRAM)
-		return;
-	s = series_get(f, values, true);
-	if (!s || !s->buckets)
+	if (!s)
 		return;
 	memcpy(s->buckets, counts, (f->nr_bounds + 1) * sizeof(uint64_t));
 	s->sum = sum;

@@ -110,6 +110,33 @@ static void test_histogram_set_from_counts(void **state)
 	metrics_free(reg);
 }
 
+/* Values go only to families of their kind; the others (and no family) are left alone. */
+static void test_updates_of_the_wrong_kind_ignored(void **state)
+{
+	static const double bounds[] = {1};
+	static const uint64_t counts[] = {1, 1};
+	struct metrics *reg = metrics_new();
+	struct metric_family *h = metrics_histogram(reg, "h", "H.", NO_LABELS, bounds, 1);
+	struct metric_family *g = metrics_gauge(reg, "g", "G.", NO_LABELS);
+
+	metric_set(h, NO_LABELS, 1);
+	metric_add(h, NO_LABELS, 1);
+	assert_int_equal(metric_family_series(h), 0);
+	metric_observe(g, NO_LABELS, 0.5);
+	metric_histogram_set(g, NO_LABELS, counts, 1);
+	assert_int_equal(metric_family_series(g), 0);
+	metric_set(NULL, NO_LABELS, 1);
+	metric_add(NULL, NO_LABELS, 1);
+	metric_observe(NULL, NO_LABELS, 1);
+	metric_histogram_set(NULL, NO_LABELS, counts, 1);
+	metric_observe(h, NO_LABELS, 0.5);
+	metric_set(g, NO_LABELS, 3);
+	assert_int_equal(metric_family_series(h), 1);
+	assert_int_equal(metric_family_series(g), 1);
+	assert_true(metric_value(g, NO_LABELS) == 3);
+	metrics_free(reg);
+}
+
 static void test_rejects_bad_registrations(void **state)
 {
 	static const double unsorted[] = {2, 1};
@@ -186,6 +213,7 @@ int main(void)
 	    cmocka_unit_test(test_label_and_help_escaping),
 	    cmocka_unit_test(test_histogram_invariants),
 	    cmocka_unit_test(test_histogram_set_from_counts),
+	    cmocka_unit_test(test_updates_of_the_wrong_kind_ignored),
 	    cmocka_unit_test(test_rejects_bad_registrations),
 	    cmocka_unit_test(test_value_formatting),
 	    cmocka_unit_test(test_clear_and_lookup),
