@@ -2,7 +2,8 @@
 # make soak: the agent under churn for SOAK_SECONDS (default 600): phones resolved, killed (link
 # down: resolution fails) and revived in turn, SIP UDP sent to live and dead phones, a scrape every
 # second. RSS and open fds are sampled every 30 s; after a 60 s warm-up RSS may not grow by more
-# than 8 MiB and the fd count must end where it was. Not part of make test.
+# than 8 MiB and the fd count must end where it was. Then the one structure that grows with churn,
+# the neighbour holdings snapshot, is filled to its bound: RSS must stop there. Not part of make test.
 source "$(dirname "$0")/integration/lib.sh"
 
 SOAK_SECONDS=${SOAK_SECONDS:-600}
@@ -63,6 +64,44 @@ final_fds=$(fds)
 final_rss=$(rss)
 [ "$final_rss" -gt "$max_rss" ] && max_rss=$final_rss
 echo "rounds $round, scrapes $scrapes ok / $failed_scrapes failed"
+
+# What RSS the churn adds is the neighbour holdings snapshot (neigh.c: static keys/vals and
+# holds_snap, read on every scrape) being touched as the LRU map neigh_holds fills, ~320 bytes per
+# (entry, socket); it stops at the map's 8192 entries (~2.5 MiB). Shown here: new sockets queue at
+# dead phones until the map is full, then 6 more such rounds may not grow RSS.
+holds_map=
+for f in /proc/"$AGENT_PID"/fdinfo/*; do
+	id=$(awk '/^map_id:/ {print $2}' "$f")
+	[ -n "$id" ] && bpftool map show id "$id" | grep -q 'name neigh_holds ' && holds_map=$id && break
+done
+holds() { bpftool -j map dump id "$holds_map" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+for i in 2 3 4 5; do ip -n "$(ns_of "phone$i")" link set eth0 down; done
+fill_round() { # 2100 new UDP sockets, one datagram each to a dead phone, then 3 scrapes
+	in_host pbx timeout 60 python3 -c '
+import resource, socket
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+socks = []
+for n in range(2100):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    socks.append(s)
+    try:
+        s.sendto(b"OPTIONS sip:phone SIP/2.0\r\n\r\n", ("10.99.0.%d" % (2 + n % 4), 5060))
+    except OSError:
+        pass' >/dev/null 2>&1
+	for _ in 1 2 3; do scrape /metrics >/dev/null; done
+}
+for _ in $(seq 1 12); do
+	[ "$(holds)" -ge 7950 ] && break
+	fill_round
+done
+full_rss=$(rss)
+echo "neigh_holds full: $(holds) entries, RSS $full_rss"
+for _ in $(seq 1 6); do fill_round; done
+after_rss=$(rss)
+echo "after 6 more rounds: $(holds) entries, RSS $after_rss"
+check "neigh_holds filled to its LRU size (7950+ of 8192)" [ "$(holds)" -ge 7950 ]
+check "RSS stops growing once neigh_holds is full: $full_rss -> $after_rss (< 256 KiB)" \
+	[ $((after_rss - full_rss)) -lt $((256 << 10)) ]
 check "agent alive after ${SOAK_SECONDS}s of churn" kill -0 "$AGENT_PID"
 check "every scrape answered ($scrapes)" [ "$failed_scrapes" -eq 0 ]
 if [ -n "$warm_rss" ]; then
