@@ -8,6 +8,13 @@
  * the tail of n->arp_queue; it is charged to its socket there (truesize, as in sk_wmem_alloc)
  * until the entry resolves (queue sent), fails (queue dropped) or is destroyed. neigh_holds keeps
  * that per (entry, socket); skb:kfree_skb counts the drops by reason.
+ *
+ * The kernel does not promise every tracepoint call reaches the program: measured on 6.18, a whole
+ * timer-wheel batch of neigh_timer_handler calls (~64 entries expiring in the same tick) went by
+ * unseen while other BPF programs were attached or detached elsewhere on the host, with no
+ * recursion miss counted. The state such a call leaves behind stays in the entry: neigh_sweep,
+ * run by the agent every second, compares each tracked entry's nud_state with the last state
+ * seen and counts the change it finds (neigh_swept keeps how many changes only the sweep saw).
  */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
@@ -35,6 +42,14 @@ struct {
 	__type(key, struct neigh_state_key);
 	__type(value, __u64);
 } neigh_state_changes SEC(".maps");
+
+/* The share of neigh_state_changes that no tracepoint reported: found by neigh_sweep. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct neigh_state_key);
+	__type(value, __u64);
+} neigh_swept SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -108,13 +123,15 @@ static __always_inline void device_key(struct neigh_state_key *key, const struct
 }
 
 static __always_inline void count_transition(const struct neighbour *n, __u8 family, __u8 state,
-					     __u8 admin)
+					     __u8 admin, bool swept)
 {
 	struct neigh_state_key key = {};
 
 	device_key(&key, BPF_CORE_READ(n, dev), family, state);
 	key.admin = admin;
 	counter_inc(&neigh_state_changes, &key, 1);
+	if (swept)
+		counter_inc(&neigh_swept, &key, 1);
 }
 
 static __always_inline void count_drops(const struct net_device *dev, __u8 family, __u8 reason,
@@ -214,7 +231,7 @@ static __always_inline void end_episode(const struct neighbour *n, struct neigh_
  * what it had parked is dropped all the same, but no resolution failed: no incident record.
  */
 static __always_inline void failed(const struct neighbour *n, struct neigh_track *t, __u8 family,
-				   __u8 old_state, __u8 admin)
+				   __u8 old_state, __u8 admin, bool swept)
 {
 	struct neigh_failed_event *e;
 	__u32 zero = 0, queued = t->queue_packets;
@@ -241,6 +258,8 @@ static __always_inline void failed(const struct neighbour *n, struct neigh_track
 		e->queued_ns = e->hdr.ts_ns - first_queued_ns;
 	e->nr_behind = t->nr_behind;
 	__builtin_memcpy(e->behind, t->behind, sizeof(e->behind));
+	if (swept)
+		e->flags = NEIGH_EVENT_F_SWEPT;
 
 release:
 	end_episode(n, t, NEIGH_RELEASED_FAILED);
@@ -276,13 +295,38 @@ static __always_inline struct neigh_track *track_new(const struct neighbour *n, 
 }
 
 /*
+ * The entry @t tracks is now in @state, not in the last state seen: count the change, and end
+ * the queue episode it closes. @swept: found by neigh_sweep, no tracepoint reported it.
+ */
+static __always_inline void transition(const struct neighbour *n, struct neigh_track *t,
+				       __u8 family, __u8 state, bool swept)
+{
+	__u8 old = t->state, admin;
+
+	t->state = state;
+	admin = state == SW_NUD_FAILED && t->admin_failing;
+	t->admin_failing = 0;
+	count_transition(n, family, state, admin, swept);
+	if (state == SW_NUD_INCOMPLETE)
+		t->incomplete_ns = bpf_ktime_get_ns();
+	if (old == SW_NUD_INCOMPLETE && state == SW_NUD_REACHABLE && t->incomplete_ns)
+		observe_resolution(family, bpf_ktime_get_ns() - t->incomplete_ns);
+	if (state != SW_NUD_INCOMPLETE)
+		t->incomplete_ns = 0;
+	if (state == SW_NUD_FAILED)
+		failed(n, t, family, old, admin, swept);
+	else if (old == SW_NUD_INCOMPLETE)
+		end_episode(n, t, NEIGH_RELEASED_SENT);
+}
+
+/*
  * Compare the entry's state with the last one seen and count a change. An entry seen for the first
  * time (it predates the agent, or its creation was missed) is only recorded. Returns the track.
  */
 static __always_inline struct neigh_track *observe(const struct neighbour *n)
 {
 	struct neigh_track *t;
-	__u8 family, state, old, admin;
+	__u8 family, state;
 
 	if (!n || !neigh_wanted(n, &family))
 		return NULL;
@@ -293,23 +337,8 @@ static __always_inline struct neigh_track *observe(const struct neighbour *n)
 	if (!t->family) /* created by neigh_create, before the key was filled in */
 		bpf_probe_read_kernel(t->addr, family == SW_AF_INET ? 4 : 16, n->primary_key);
 	t->family = family;
-	old = t->state;
-	if (old == state)
-		return t;
-	t->state = state;
-	admin = state == SW_NUD_FAILED && t->admin_failing;
-	t->admin_failing = 0;
-	count_transition(n, family, state, admin);
-	if (state == SW_NUD_INCOMPLETE)
-		t->incomplete_ns = bpf_ktime_get_ns();
-	if (old == SW_NUD_INCOMPLETE && state == SW_NUD_REACHABLE && t->incomplete_ns)
-		observe_resolution(family, bpf_ktime_get_ns() - t->incomplete_ns);
-	if (state != SW_NUD_INCOMPLETE)
-		t->incomplete_ns = 0;
-	if (state == SW_NUD_FAILED)
-		failed(n, t, family, old, admin);
-	else if (old == SW_NUD_INCOMPLETE)
-		end_episode(n, t, NEIGH_RELEASED_SENT);
+	if (t->state != state)
+		transition(n, t, family, state, false);
 	return t;
 }
 
@@ -527,6 +556,56 @@ static __always_inline void unpark_evicted(const struct sk_buff *skb)
 		h->dropped_bytes += truesize;
 	}
 	bpf_map_delete_elem(&neigh_parked, &skb_addr);
+}
+
+/*
+ * A change the hooks report is reported by the call that made it: the sweep leaves alone entries
+ * that changed less than this many jiffies ago (2-20 ms), so that it does not race a hook.
+ */
+#define SWEEP_MIN_AGE_JIFFIES 2
+
+struct sweep_ctx {
+	__u64 now_jiffies;
+	__u32 found;
+};
+
+/*
+ * bpf_for_each_map_elem callback over neigh_tracks. The key is the entry's address: a track whose
+ * entry went away unseen (its cleanup call was lost too) may point at freed or reused memory, so
+ * the entry is read with probe reads and must still be the one tracked (table family, device,
+ * address) and not dead before its state is taken.
+ */
+static long sweep_track(void *map, __u64 *key, struct neigh_track *t, struct sweep_ctx *ctx)
+{
+	const struct neighbour *n = (const struct neighbour *)*key;
+	__u8 addr[16] __attribute__((aligned(8))) = {};
+	__u8 family = t->family, state;
+
+	if (family != SW_AF_INET && family != SW_AF_INET6)
+		return 0; /* neigh_create only: no hook has seen the entry since */
+	if (BPF_CORE_READ(n, dead) || BPF_CORE_READ(n, tbl, family) != family ||
+	    BPF_CORE_READ(n, dev, ifindex) != (int)t->ifindex)
+		return 0;
+	bpf_probe_read_kernel(addr, family == SW_AF_INET ? 4 : 16, n->primary_key);
+	if (!addr_equal(addr, t->addr))
+		return 0;
+	state = BPF_CORE_READ(n, nud_state);
+	if (state == t->state ||
+	    ctx->now_jiffies - BPF_CORE_READ(n, updated) < SWEEP_MIN_AGE_JIFFIES)
+		return 0;
+	transition(n, t, family, state, true);
+	ctx->found++;
+	return 0;
+}
+
+/* Run by the agent every second (BPF_PROG_TEST_RUN): returns how many changes it found. */
+SEC("syscall")
+int neigh_sweep(void *ctx)
+{
+	struct sweep_ctx sweep = {.now_jiffies = bpf_jiffies64()};
+
+	bpf_for_each_map_elem(&neigh_tracks, sweep_track, &sweep, 0);
+	return sweep.found;
 }
 
 /*

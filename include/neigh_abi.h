@@ -126,6 +126,7 @@ struct neigh_clock {
 };
 
 /* Ring-buffer record: an entry reached FAILED. */
+#define NEIGH_EVENT_F_SWEPT	1 /* found by the agent's sweep: no tracepoint call reported it */
 #define NEIGH_EVENT_MAX_SOCKETS 8
 struct neigh_failed_socket {
 	__u64 sk;
@@ -157,7 +158,7 @@ struct neigh_failed_event {
 	__u32 dropped_packets;
 	__u32 other_sockets; /* sockets beyond sockets[] (their packets are in the totals) */
 	__u32 other_packets;
-	__u32 pad;
+	__u32 flags; /* NEIGH_EVENT_F_* */
 	__u64 other_bytes;
 	__u8 behind[NEIGH_MAX_BEHIND][16];
 	struct neigh_failed_socket sockets[NEIGH_EVENT_MAX_SOCKETS];

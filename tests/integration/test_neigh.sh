@@ -177,3 +177,24 @@ check "IPv4 failed drops counted from the queue length" \
 	wait_metric 10 sipwatch_neigh_dropped_packets_total 'family="ipv4",reason="failed"' eq "$sent"
 agent_stop
 check "agent exits 0 (drop probe disabled)" [ $? -eq 0 ]
+
+# --- a tracepoint call that never arrives ---------------------------------------------------------
+# The kernel can lose tracepoint calls (a whole timer batch of neigh_timer_handler on 6.18 while
+# programs are attached elsewhere). With that probe disabled, no hook sees INCOMPLETE → FAILED:
+# the one-second sweep must find it, count it once and log the incident.
+agent_start --sip.ports=5060 --neigh.incident-interval=0 --probe.disable=neigh_timer_handler ||
+	{ echo "FAIL: agent starts"; exit 1; }
+check "timer probe reported down" eq "$(metric sipwatch_probe_up 'probe="neigh_timer_handler"')" 0
+sent=$(burst pbx 10.99.0.2:5060 3)
+check "burst to the dead peer accepted (sweep phase)" eq "$sent" 3
+check "the FAILED transition is counted without its tracepoint" \
+	wait_metric 10 sipwatch_neigh_state_changes_total 'family="ipv4",state="failed"' eq 1
+check "... once, and shown as found by the sweep" \
+	eq "$(metric sipwatch_neigh_state_changes_swept_total 'family="ipv4",state="failed"')" 1
+check "... and counted as a resolution failure" \
+	eq "$(metric sipwatch_neigh_resolution_failures_total 'family="ipv4"')" 1
+check "its incident is logged, marked detected_by=sweep" \
+	wait_for 5 bash -c 'grep "incident=neigh_failed" "$1" | grep "address=10.99.0.2 " | grep -q "detected_by=sweep"' _ "$AGENT_LOG"
+check "the sweep is logged" grep -q "found by the sweep" "$AGENT_LOG"
+agent_stop
+check "agent exits 0 (timer probe disabled)" [ $? -eq 0 ]

@@ -4,6 +4,9 @@
 # `ip neigh` shows FAILED afterwards (each address was resolved once, so one FAILED transition
 # each). Every record is either read by the agent (one neigh_failed incident line) or counted in
 # sipwatch_ringbuf_events_dropped_total; after SIGCONT the agent keeps up with a later failure.
+# The kernel may not deliver every neigh_timer_handler call (a timer batch of ~64 entries was lost
+# on 6.18 while other tests attached programs): the agent's sweep finds those FAILED entries after
+# SIGCONT, counts them and emits their records, so the sums stay exact.
 source "$(dirname "$0")/lib.sh"
 
 COUNT=2000 # neigh_failed records are ~640 bytes: about 400 fit in the 256 KiB ring the agent gets here
@@ -44,7 +47,7 @@ check "the overflow is counted" wait_metric 10 sipwatch_ringbuf_events_dropped_t
 dropped=$(metric sipwatch_ringbuf_events_dropped_total)
 accounted() { eq $(($(in_range) + $(metric sipwatch_ringbuf_events_dropped_total))) "$failed"; }
 check "incidents read + records dropped = FAILED entries" wait_for 15 accounted
-echo "failed=$failed read=$(in_range) dropped=$dropped"
+echo "failed=$failed read=$(in_range) dropped=$dropped swept=$(metric sipwatch_neigh_state_changes_swept_total 'family="ipv4",state="failed"')"
 check "the agent read the records the ring held" gt "$(in_range)" 0
 check "FAILED transitions counted exactly (BPF map, not the ring)" \
 	eq "$(metric sipwatch_neigh_state_changes_total 'family="ipv4",state="failed"')" "$failed" ||
