@@ -697,22 +697,20 @@ static bool add_drop(const void *k, const void *v, void *ctx)
 	return true;
 }
 
+static bool add_swept(const void *k, const void *v, void *ctx)
+{
+	const struct neigh_state_key *key = k;
+
+	add_series(swept, key->netns_ino, key->ifname, neigh_family_name(key->family),
+		   neigh_state_name(key->state), (double)*(const __u64 *)v);
+	return true;
+}
+
 static void collect_swept(void)
 {
-	struct neigh_state_key key, next;
-	int fd = bpf_map__fd(skel->maps.neigh_swept);
-	void *prev = NULL;
-	__u64 count;
-
 	metric_family_clear(swept);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &count))
-			continue;
-		add_series(swept, key.netns_ino, key.ifname, neigh_family_name(key.family),
-			   neigh_state_name(key.state), (double)count);
-	}
+	map_for_each(bpf_map__fd(skel->maps.neigh_swept), sizeof(struct neigh_state_key),
+		     sizeof(__u64), add_swept, NULL);
 }
 
 static void collect_drops(void)
