@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The SIP peer table as the agent sees it: the kernel's LRU map (bpf/sip.bpf.c, sip_peers) copied
- * once a second, each peer with its next hop (rtnetlink route lookup) and that next hop's
+ * The SIP peer table as the agent sees it: the kernel's LRU maps (bpf/sip.bpf.c, sip_peers4/6)
+ * copied once a second, each peer with its next hop (rtnetlink route lookup) and that next hop's
  * neighbour state (rtnetlink neighbour dump). Bounded by --peers.max; peers idle longer than
  * --peers.idle-timeout are dropped (also from the kernel map). Other concerns read it through
  * peers_for_each() and peers_with_next_hop().

@@ -350,7 +350,8 @@ static int sip_start(struct agent *ag)
 	if (!skel)
 		return -errno;
 	skel->rodata->cfg = ag->bpf_cfg;
-	bpf_map__set_max_entries(skel->maps.sip_peers, ag->cfg.peers_max);
+	bpf_map__set_max_entries(skel->maps.sip_peers4, ag->cfg.peers_max);
+	bpf_map__set_max_entries(skel->maps.sip_peers6, ag->cfg.peers_max);
 	err = agent_load_skeleton(ag, skel->skeleton, NULL, NULL, &skel->bss->events_dropped);
 	if (err < 0)
 		return err;
@@ -405,34 +406,44 @@ static void sip_collect(struct agent *ag)
 	peers_collect_metrics(ag->cfg.metrics_peer_series);
 }
 
-/* Peers gone from the agent's table: deleted from the map after the walk, which they would upset.
- */
-struct stale_peers {
+/* One walk over a family's kernel peer map; stale peers are deleted after it, which they would
+ * upset. */
+struct peer_walk {
 	uint64_t now_ns;
-	int nr;
-	struct sip_peer_key keys[64];
+	uint8_t family;
+	uint32_t addr_len; /* the map's key: the bare address (include/sip_abi.h) */
+	int nr_stale;
+	uint8_t stale[64][16];
 };
 
 static bool sync_peer(const void *key, const void *value, void *ctx)
 {
-	struct stale_peers *stale = ctx;
+	struct peer_walk *w = ctx;
+	struct sip_peer_key peer = {.family = w->family};
 
-	if (!peers_sync_add(key, value, stale->now_ns) && stale->nr < 64)
-		stale->keys[stale->nr++] = *(const struct sip_peer_key *)key;
+	memcpy(peer.addr, key, w->addr_len);
+	if (!peers_sync_add(&peer, value, w->now_ns) && w->nr_stale < 64)
+		memcpy(w->stale[w->nr_stale++], key, w->addr_len);
 	return true;
+}
+
+/* One family's kernel peer map into the agent's table, whose key is family + address. */
+static void sync_peer_map(int fd, uint8_t family, uint64_t now_ns)
+{
+	struct peer_walk w = {
+	    .now_ns = now_ns, .family = family, .addr_len = family == SW_AF_INET ? 4 : 16};
+
+	map_for_each(fd, w.addr_len, sizeof(struct sip_peer_value), sync_peer, &w);
+	for (int i = 0; i < w.nr_stale; i++)
+		bpf_map_delete_elem(fd, w.stale[i]);
 }
 
 static void sync_peers(uint64_t now_ns)
 {
-	int fd = bpf_map__fd(skel->maps.sip_peers);
-	struct stale_peers stale = {.now_ns = now_ns};
-
 	peers_sync_begin();
-	map_for_each(fd, sizeof(struct sip_peer_key), sizeof(struct sip_peer_value), sync_peer,
-		     &stale);
+	sync_peer_map(bpf_map__fd(skel->maps.sip_peers4), SW_AF_INET, now_ns);
+	sync_peer_map(bpf_map__fd(skel->maps.sip_peers6), SW_AF_INET6, now_ns);
 	peers_sync_end();
-	for (int i = 0; i < stale.nr; i++)
-		bpf_map_delete_elem(fd, &stale.keys[i]);
 }
 
 static void neigh_collect_cb(const struct rtnl_neigh *n, void *ctx)

@@ -33,13 +33,24 @@ struct {
 	__type(value, __u64);
 } sip_counts SEC(".maps");
 
-/* Size set by the agent from --peers.max before load. */
+/* Sizes set by the agent from --peers.max before load (include/sip_abi.h: why two maps). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
-	__type(key, struct sip_peer_key);
+	__type(key, __be32);
 	__type(value, struct sip_peer_value);
-} sip_peers SEC(".maps");
+} sip_peers4 SEC(".maps");
+
+struct sip_peer6_key {
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sip_peer6_key);
+	__type(value, struct sip_peer_value);
+} sip_peers6 SEC(".maps");
 
 struct sip_pkt {
 	void *payload;
@@ -167,41 +178,58 @@ static __always_inline void sip_peer_touch(__u64 *last_ns, __u64 now)
 		*last_ns = now;
 }
 
+/* A peer's first message: its entry, inserted (another CPU may have inserted it meanwhile). */
+static __always_inline void sip_peer_fresh(struct sip_peer_value *fresh, int dir, __u32 ifindex,
+					   __u64 now)
+{
+	fresh->ifindex = ifindex;
+	if (dir == SIP_DIR_RX) {
+		fresh->last_rx_ns = now;
+		fresh->rx_messages = 1;
+	} else {
+		fresh->last_tx_ns = now;
+		fresh->tx_messages = 1;
+	}
+}
+
 /*
  * The remote side of a classified message: its source on rx, its destination on tx. Lookup
- * first, update in place; insert only when absent. The coarse clock (CLOCK_MONOTONIC at tick
- * precision, 5.11+) is enough for an idle timeout of minutes and costs a load, not a clock read.
+ * first, update in place; insert only when absent. Each family's map is named in its own call:
+ * a lookup the verifier sees on one known map is inlined, one on "either map" is an indirect call.
+ * The coarse clock (CLOCK_MONOTONIC at tick precision, 5.11+) is enough for an idle timeout of
+ * minutes and costs a load, not a clock read.
  */
 static __always_inline void sip_peer_seen(const struct sip_pkt *p, void *data_end, int dir,
 					  __u32 ifindex)
 {
-	struct sip_peer_key key = {.family = p->family};
-	struct sip_peer_value *v;
 	void *addr = dir == SIP_DIR_RX ? p->saddr : p->daddr;
 	__u64 now = bpf_ktime_get_coarse_ns();
+	struct sip_peer_value *v, fresh = {};
 
 	if (p->family == SW_AF_INET) {
+		__be32 key4;
+
 		if (addr + 4 > data_end)
 			return;
-		__builtin_memcpy(key.addr, addr, 4);
+		key4 = *(__be32 *)addr;
+		v = bpf_map_lookup_elem(&sip_peers4, &key4);
+		if (!v) {
+			sip_peer_fresh(&fresh, dir, ifindex, now);
+			bpf_map_update_elem(&sip_peers4, &key4, &fresh, BPF_NOEXIST);
+			return;
+		}
 	} else {
+		struct sip_peer6_key key6;
+
 		if (addr + 16 > data_end)
 			return;
-		__builtin_memcpy(key.addr, addr, 16);
-	}
-	v = bpf_map_lookup_elem(&sip_peers, &key);
-	if (!v) {
-		struct sip_peer_value fresh = {.ifindex = ifindex};
-
-		if (dir == SIP_DIR_RX) {
-			fresh.last_rx_ns = now;
-			fresh.rx_messages = 1;
-		} else {
-			fresh.last_tx_ns = now;
-			fresh.tx_messages = 1;
+		__builtin_memcpy(key6.addr, addr, 16);
+		v = bpf_map_lookup_elem(&sip_peers6, &key6);
+		if (!v) {
+			sip_peer_fresh(&fresh, dir, ifindex, now);
+			bpf_map_update_elem(&sip_peers6, &key6, &fresh, BPF_NOEXIST);
+			return;
 		}
-		bpf_map_update_elem(&sip_peers, &key, &fresh, BPF_NOEXIST);
-		return;
 	}
 	if (dir == SIP_DIR_RX) {
 		sip_peer_touch(&v->last_rx_ns, now);
@@ -226,37 +254,40 @@ static __always_inline void sip_account(const struct sip_pkt *p, void *data_end,
 		sip_peer_seen(p, data_end, dir, ifindex);
 }
 
-SEC("xdp")
-int sip_xdp(struct xdp_md *ctx)
+/*
+ * The window from packet data read directly: eight bytes a load where they are in the packet,
+ * then byte by byte to its end. Offsets stay constants for the verifier, and a short payload costs
+ * 8 + 7 steps, not 64. The 8-byte loads are unaligned (the verifier allows that for packet data,
+ * and the JIT emits plain loads). Bytes past @data_end stay zero.
+ */
+static __always_inline void sip_window_fill(struct sip_window *w, __u8 *pl, void *data_end)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct sip_window w = {};
-	struct sip_pkt p;
-	__u8 *pl;
-
-	if (sip_headers(data, data_end, data_end - data, &p) || !p.payload_len)
-		return XDP_PASS;
-	pl = p.payload;
-	/*
-	 * Eight bytes a load where they are in the packet, then byte by byte to its end: offsets
-	 * stay constants for the verifier, and a short payload costs 8 + 7 steps, not 64. The
-	 * 8-byte loads are unaligned (the verifier allows that for packet data, and the JIT
-	 * emits plain loads).
-	 */
 #pragma unroll
 	for (int c = 0; c < SIP_WINDOW / 8; c++) {
 		if ((void *)(pl + 8 * c + 8) <= data_end) {
-			w.q[c] = *(__u64 *)(pl + 8 * c);
+			w->q[c] = *(__u64 *)(pl + 8 * c);
 			continue;
 		}
 #pragma unroll
 		for (int i = 8 * c; i < 8 * c + 8; i++) {
 			if ((void *)(pl + i + 1) > data_end)
 				break;
-			w.b[i] = pl[i];
+			w->b[i] = pl[i];
 		}
 		break;
 	}
+}
+
+SEC("xdp")
+int sip_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct sip_window w = {};
+	struct sip_pkt p;
+
+	if (sip_headers(data, data_end, data_end - data, &p) || !p.payload_len)
+		return XDP_PASS;
+	sip_window_fill(&w, p.payload, data_end);
 	sip_account(&p, data_end, &w, SIP_DIR_RX, ctx->ingress_ifindex);
 	return XDP_PASS;
 }
@@ -271,6 +302,12 @@ static __always_inline int sip_tc(struct __sk_buff *skb, int dir)
 	if (sip_headers(data, data_end, skb->len, &p) || !p.payload_len)
 		return TC_ACT_UNSPEC;
 	n = p.payload_len < SIP_WINDOW ? p.payload_len : SIP_WINDOW;
+	/* In the linear part (a datagram the host sends usually is): read it like XDP does, which
+	 * saves a helper call; TCP payload in page fragments takes bpf_skb_load_bytes. */
+	if (p.payload + n <= data_end) {
+		sip_window_fill(&w, p.payload, data_end);
+		goto classify;
+	}
 	/*
 	 * 1..SIP_WINDOW by arithmetic, not by a test: the 6.1 verifier learns no lower bound from
 	 * "n < 1" and rejects a possibly zero-sized read (payload_len is at least 1 here).
@@ -278,6 +315,7 @@ static __always_inline int sip_tc(struct __sk_buff *skb, int dir)
 	n = ((n - 1) & (SIP_WINDOW - 1)) + 1;
 	if (bpf_skb_load_bytes(skb, p.payload_off, w.b, n))
 		return TC_ACT_UNSPEC;
+classify:
 	sip_account(&p, data_end, &w, dir, skb->ifindex);
 	return TC_ACT_UNSPEC;
 }

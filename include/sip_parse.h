@@ -116,42 +116,107 @@ static __always_inline int sip_method(const __u8 *w, __u32 off, __u32 tok)
 }
 
 /*
- * Classify a payload of @payload_len bytes whose first min(@payload_len, SIP_WINDOW) bytes are in
- * @win. @transport is SIP_TRANSPORT_UDP or _TCP. Returns an enum sip_kind.
- *
- *  - STUN binding request / success or error response: 20-byte header, top two bits of the type
- *    zero, magic cookie at offset 4.
- *  - TLS (TCP only): a record header (content type 20-23, major version 3).
- *  - Only CRLFs: exactly one CRLF is a pong, two or more a ping (RFC 5626 4.4.1).
- *  - After at most SIP_MAX_LEADING_CRLF leading CRLFs: "SIP/2.0 " and three digits (class 1-6)
- *    is a response; an upper-case token of 1-16 letters, a space and a sip:, sips: or tel: URI is
- *    a request.
- *  - Anything else is unparsed: a TCP segment that continues a message, or a UDP datagram that
- *    is not SIP. A truncated start line is unparsed too.
+ * Is there a sip:, sips: or tel: URI (scheme case-insensitive) at @uri, within the @n bytes of
+ * the window that hold payload? (| 0x20 folds ASCII case and leaves ':' as it is.)
  */
-SIP_CLASSIFY_FN int sip_classify(const struct sip_window *win, __u32 payload_len, __u32 transport)
+static __always_inline int sip_uri_ok(const __u8 *w, __u32 uri, __u32 n)
 {
-	const __u8 *w;
-	__u32 n = payload_len < SIP_WINDOW ? payload_len : SIP_WINDOW;
-	__u32 off = 0, tok = 0, uri;
+	if (uri + 4 > n)
+		return 0;
+	if (sip_match_nocase(w, uri, "sip:", 4) || sip_match_nocase(w, uri, "tel:", 4))
+		return 1;
+	return uri + 5 <= n && sip_match_nocase(w, uri, "sips:", 5);
+}
+
+/*
+ * The common case in eight-byte words: a start line at offset 0 whose first word is "SIP/2.0 "
+ * or one of the RFC 3261-family methods and its space. Every offset is a constant, so each test is
+ * one masked compare, where the general scan below costs a load and a branch per byte. Returns
+ * what the general scan would return for such a line, or SIP_NONE where it must decide.
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SIP_WB(s, i) ((__u64)(__u8)(s)[i] << (8 * (i)))
+#else
+#define SIP_WB(s, i) ((__u64)(__u8)(s)[i] << (8 * (7 - (i))))
+#endif
+/* The first @len (1..8) bytes of string literal @s as they sit in a window word; the rest zero. */
+#define SIP_WORD(s, len)                                                                           \
+	(SIP_WB(s, 0) | ((len) > 1 ? SIP_WB(s, 1) : 0) | ((len) > 2 ? SIP_WB(s, 2) : 0) |          \
+	 ((len) > 3 ? SIP_WB(s, 3) : 0) | ((len) > 4 ? SIP_WB(s, 4) : 0) |                         \
+	 ((len) > 5 ? SIP_WB(s, 5) : 0) | ((len) > 6 ? SIP_WB(s, 6) : 0) |                         \
+	 ((len) > 7 ? SIP_WB(s, 7) : 0))
+#define SIP_WORD_MASK(len) SIP_WORD("\xff\xff\xff\xff\xff\xff\xff\xff", len)
+/* "METHOD " (@len bytes with the space, at most 8) and a URI right after it. */
+#define SIP_FAST_METHOD(q0, w, n, s, len, kind)                                                    \
+	if (((q0)&SIP_WORD_MASK(len)) == SIP_WORD(s, len) && sip_uri_ok(w, len, n))                \
+		return kind;
+
+static __always_inline int sip_start_line_fast(const struct sip_window *win, __u32 n)
+{
+	const __u8 *w = win->b;
+	__u64 q0 = win->q[0];
 	__u8 c;
 
-	if (!win || !payload_len)
-		return SIP_NONE;
-	w = win->b;
-	if (n >= 20 && (sip_byte(w, 0) & 0xc0) == 0 && sip_byte(w, 4) == 0x21 &&
-	    sip_byte(w, 5) == 0x12 && sip_byte(w, 6) == 0xa4 && sip_byte(w, 7) == 0x42) {
-		__u16 type = (__u16)(sip_byte(w, 0) << 8 | sip_byte(w, 1));
-
-		if (type == 0x0001)
-			return SIP_KA_STUN_REQUEST;
-		if (type == 0x0101 || type == 0x0111)
-			return SIP_KA_STUN_RESPONSE;
-		goto unparsed;
+	switch (w[0]) {
+	case 'S':
+		if (q0 == SIP_WORD("SIP/2.0 ", 8)) {
+			c = w[8];
+			if (n < 12 || c < '1' || c > '6' || w[9] < '0' || w[9] > '9' ||
+			    w[10] < '0' || w[10] > '9')
+				return SIP_NONE;
+			return SIP_RESP_1XX + (c - '1');
+		}
+		if (q0 == SIP_WORD("SUBSCRIB", 8) && w[8] == 'E' && w[9] == ' ' &&
+		    sip_uri_ok(w, 10, n))
+			return SIP_REQ_SUBSCRIBE;
+		break;
+	case 'R':
+		if (q0 == SIP_WORD("REGISTER", 8) && w[8] == ' ' && sip_uri_ok(w, 9, n))
+			return SIP_REQ_REGISTER;
+		SIP_FAST_METHOD(q0, w, n, "REFER ", 6, SIP_REQ_REFER);
+		break;
+	case 'O':
+		SIP_FAST_METHOD(q0, w, n, "OPTIONS ", 8, SIP_REQ_OPTIONS);
+		break;
+	case 'I':
+		SIP_FAST_METHOD(q0, w, n, "INVITE ", 7, SIP_REQ_INVITE);
+		SIP_FAST_METHOD(q0, w, n, "INFO ", 5, SIP_REQ_INFO);
+		break;
+	case 'A':
+		SIP_FAST_METHOD(q0, w, n, "ACK ", 4, SIP_REQ_ACK);
+		break;
+	case 'B':
+		SIP_FAST_METHOD(q0, w, n, "BYE ", 4, SIP_REQ_BYE);
+		break;
+	case 'C':
+		SIP_FAST_METHOD(q0, w, n, "CANCEL ", 7, SIP_REQ_CANCEL);
+		break;
+	case 'N':
+		SIP_FAST_METHOD(q0, w, n, "NOTIFY ", 7, SIP_REQ_NOTIFY);
+		break;
+	case 'U':
+		SIP_FAST_METHOD(q0, w, n, "UPDATE ", 7, SIP_REQ_UPDATE);
+		break;
+	case 'P':
+		SIP_FAST_METHOD(q0, w, n, "PRACK ", 6, SIP_REQ_PRACK);
+		SIP_FAST_METHOD(q0, w, n, "PUBLISH ", 8, SIP_REQ_PUBLISH);
+		break;
+	case 'M':
+		SIP_FAST_METHOD(q0, w, n, "MESSAGE ", 8, SIP_REQ_MESSAGE);
+		break;
 	}
-	if (transport == SIP_TRANSPORT_TCP && n >= 5 && sip_byte(w, 0) >= 0x14 &&
-	    sip_byte(w, 0) <= 0x17 && sip_byte(w, 1) == 0x03)
-		return SIP_UNPARSED_TLS;
+	return SIP_NONE;
+}
+
+/*
+ * The general scan: up to SIP_MAX_LEADING_CRLF CRLFs (a keepalive when that is all), then a
+ * status line or a request line with any method token. Byte by byte at variable offsets.
+ */
+static __always_inline int sip_start_line(const __u8 *w, __u32 n, __u32 payload_len,
+					  __u32 transport)
+{
+	__u32 off = 0, tok = 0;
+	__u8 c;
 
 	for (int i = 0; i < SIP_MAX_LEADING_CRLF; i++) {
 		if (off + 2 > n || sip_byte(w, off) != '\r' || sip_byte(w, off + 1) != '\n')
@@ -177,15 +242,64 @@ SIP_CLASSIFY_FN int sip_classify(const struct sip_window *win, __u32 payload_len
 			break;
 		tok++;
 	}
-	uri = off + tok + 1;
-	if (!tok || uri + 4 > n || sip_byte(w, off + tok) != ' ')
-		goto unparsed;
-	if (sip_match_nocase(w, uri, "sip:", 4) || sip_match_nocase(w, uri, "tel:", 4) ||
-	    (uri + 5 <= n && sip_match_nocase(w, uri, "sips:", 5)))
+	if (tok && off + tok < n && sip_byte(w, off + tok) == ' ' &&
+	    sip_uri_ok(w, off + tok + 1, n))
 		return sip_method(w, off, tok);
 unparsed:
 	return transport == SIP_TRANSPORT_TCP ? SIP_UNPARSED_TCP_MIDSTREAM
 					      : SIP_UNPARSED_UDP_NOT_SIP;
+}
+
+/*
+ * Classify a payload of @payload_len bytes whose first min(@payload_len, SIP_WINDOW) bytes are in
+ * @win. @transport is SIP_TRANSPORT_UDP or _TCP. Returns an enum sip_kind.
+ *
+ *  - STUN binding request / success or error response: 20-byte header, top two bits of the type
+ *    zero, magic cookie at offset 4.
+ *  - TLS (TCP only): a record header (content type 20-23, major version 3).
+ *  - Only CRLFs: exactly one CRLF is a pong, two or more a ping (RFC 5626 4.4.1).
+ *  - After at most SIP_MAX_LEADING_CRLF leading CRLFs: "SIP/2.0 " and three digits (class 1-6)
+ *    is a response; an upper-case token of 1-16 letters, a space and a sip:, sips: or tel: URI is
+ *    a request.
+ *  - Anything else is unparsed: a TCP segment that continues a message, or a UDP datagram that
+ *    is not SIP. A truncated start line is unparsed too.
+ * @fast: take sip_start_line_fast() first (always, but for the test that compares the two).
+ */
+static __always_inline int sip_classify_with(const struct sip_window *win, __u32 payload_len,
+					     __u32 transport, int fast)
+{
+	const __u8 *w;
+	__u32 n = payload_len < SIP_WINDOW ? payload_len : SIP_WINDOW;
+	int kind;
+
+	if (!win || !payload_len)
+		return SIP_NONE;
+	w = win->b;
+	if (n >= 20 && (w[0] & 0xc0) == 0 && w[4] == 0x21 && w[5] == 0x12 && w[6] == 0xa4 &&
+	    w[7] == 0x42) {
+		__u16 type = (__u16)(w[0] << 8 | w[1]);
+
+		if (type == 0x0001)
+			return SIP_KA_STUN_REQUEST;
+		if (type == 0x0101 || type == 0x0111)
+			return SIP_KA_STUN_RESPONSE;
+		return transport == SIP_TRANSPORT_TCP ? SIP_UNPARSED_TCP_MIDSTREAM
+						      : SIP_UNPARSED_UDP_NOT_SIP;
+	}
+	if (transport == SIP_TRANSPORT_TCP && n >= 5 && w[0] >= 0x14 && w[0] <= 0x17 &&
+	    w[1] == 0x03)
+		return SIP_UNPARSED_TLS;
+	if (fast) {
+		kind = sip_start_line_fast(win, n);
+		if (kind != SIP_NONE)
+			return kind;
+	}
+	return sip_start_line(w, n, payload_len, transport);
+}
+
+SIP_CLASSIFY_FN int sip_classify(const struct sip_window *win, __u32 payload_len, __u32 transport)
+{
+	return sip_classify_with(win, payload_len, transport, 1);
 }
 
 #endif /* SIPWATCH_SIP_PARSE_H */

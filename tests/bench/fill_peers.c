@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * fill_peers: insert COUNT synthetic SIP peers (10.100.0.1 onwards) into a running agent's
- * kernel peer table (the sip_peers map its XDP/tc programs write), so that the agent picks them
+ * kernel peer table (the sip_peers4 map its XDP/tc programs write), so that the agent picks them
  * up through the same path as peers seen on the wire. For the scrape-cost benchmark.
  *
  *	fill_peers AGENT_PID COUNT
@@ -17,7 +17,7 @@
 
 #include "sip_abi.h"
 
-/* The agent's sip_peers map: among the map ids its fds name (fdinfo "map_id:"). */
+/* The agent's IPv4 peer map (sip_peers4): among the map ids its fds name (fdinfo "map_id:"). */
 static int find_peer_map(int pid)
 {
 	char path[64], line[128];
@@ -47,7 +47,7 @@ static int find_peer_map(int pid)
 				continue;
 			mfd = bpf_map_get_fd_by_id(id);
 			if (mfd >= 0 && !bpf_obj_get_info_by_fd(mfd, &info, &len) &&
-			    !strcmp(info.name, "sip_peers")) {
+			    !strcmp(info.name, "sip_peers4")) {
 				fd = mfd;
 				break;
 			}
@@ -73,17 +73,15 @@ int main(int argc, char **argv)
 	count = atoi(argv[2]);
 	fd = find_peer_map(atoi(argv[1]));
 	if (fd < 0) {
-		fprintf(stderr, "fill_peers: no sip_peers map held by pid %s\n", argv[1]);
+		fprintf(stderr, "fill_peers: no sip_peers4 map held by pid %s\n", argv[1]);
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	first = ntohl(inet_addr("10.100.0.1"));
 	for (int i = 0; i < count; i++) {
-		struct sip_peer_key key = {.family = SW_AF_INET};
 		struct sip_peer_value v = {};
-		uint32_t a = htonl(first + (uint32_t)i);
+		uint32_t key = htonl(first + (uint32_t)i); /* the map's key: the address */
 
-		memcpy(key.addr, &a, 4);
 		v.last_rx_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 		v.rx_messages = 1;
 		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY)) {

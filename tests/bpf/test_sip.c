@@ -63,21 +63,26 @@ static void read_counts(uint64_t *out)
 	free(percpu);
 }
 
-static void clear_peers(void)
+static void clear_peer_map(int fd)
 {
-	int fd = bpf_map__fd(skel->maps.sip_peers);
-	struct sip_peer_key key;
+	uint8_t key[16];
 
-	while (!bpf_map_get_next_key(fd, NULL, &key))
-		bpf_map_delete_elem(fd, &key);
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		bpf_map_delete_elem(fd, key);
 }
 
+static void clear_peers(void)
+{
+	clear_peer_map(bpf_map__fd(skel->maps.sip_peers4));
+	clear_peer_map(bpf_map__fd(skel->maps.sip_peers6));
+}
+
+/* The kernel peer maps are keyed by the bare address, one map per family (sip_abi.h). */
 static int lookup_peer(bool ipv6, struct sip_peer_value *v)
 {
-	struct sip_peer_key key = {.family = ipv6 ? SW_AF_INET6 : SW_AF_INET};
-
-	memcpy(key.addr, ipv6 ? peer_v6 : peer_v4, ipv6 ? 16 : 4);
-	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.sip_peers), &key, v);
+	return bpf_map_lookup_elem(ipv6 ? bpf_map__fd(skel->maps.sip_peers6)
+					: bpf_map__fd(skel->maps.sip_peers4),
+				   ipv6 ? peer_v6 : peer_v4, v);
 }
 
 /* Run one frame and check that exactly counter @expect_idx moved by @times (or none if < 0). */
