@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Walks over the entries of a BPF map from user space, as every concern's collect() does to turn
- * map counters into metrics: bpf_map_get_next_key() from one key to the next, the value read with
- * bpf_map_lookup_elem(), per-CPU copies summed. Works on hash, LRU hash and array maps.
+ * map counters into metrics: entries read in batches (BPF_MAP_LOOKUP_BATCH), or, where the kernel
+ * refuses that, bpf_map_get_next_key() from one key to the next with the value read by
+ * bpf_map_lookup_elem(); per-CPU copies summed. Works on hash, LRU hash and array maps.
  */
 #ifndef SIPWATCH_MAPWALK_H
 #define SIPWATCH_MAPWALK_H
@@ -30,5 +31,8 @@ int map_for_each(int fd, size_t key_size, size_t value_size, map_entry_fn fn, vo
  * possible CPU, counter by counter.
  */
 int map_for_each_percpu_sum(int fd, size_t key_size, size_t value_size, map_entry_fn fn, void *ctx);
+
+/* map_for_each() without batches: the walk it falls back to where the kernel refuses them. */
+int map_for_each_by_key(int fd, size_t key_size, size_t value_size, map_entry_fn fn, void *ctx);
 
 #endif /* SIPWATCH_MAPWALK_H */

@@ -16,7 +16,9 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "http.h"
+#include "ifname.h"
 #include "log.h"
 #include "mapwalk.h"
 #include "neigh.skel.h"
@@ -219,14 +221,6 @@ static void add_series(struct metric_family *f, uint32_t netns_ino, const char *
 		metric_add(f, c ? LABELS(netns, a, b, c) : LABELS(netns, a, b), v);
 	else
 		metric_add(f, c ? LABELS(a, b, c) : LABELS(a, b), v);
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* --- holdings: which socket parked what in which entry's queue --------------------------- */
@@ -781,8 +775,7 @@ static int neigh_entry_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6)
 		return MNL_CB_OK;
-	if (!if_indextoname((unsigned int)ndm->ndm_ifindex, ifname))
-		snprintf(ifname, sizeof(ifname), "%d", ndm->ndm_ifindex);
+	ifname_label(ndm->ndm_ifindex, ifname);
 	family = neigh_family_name((uint8_t)ndm->ndm_family);
 	/* Each interface and family shows every state, 0 when it has no entry in it. */
 	for (i = 0; i < seen->nr; i++)
@@ -846,11 +839,19 @@ static int rtnl_dump(uint16_t type, size_t hdrlen, mnl_cb_t cb, void *data)
 	return len < 0 ? -errno : 0;
 }
 
+/*
+ * sipwatch_neigh_entries and _table_limit from rtnetlink dumps of the neighbour tables, at most
+ * every TABLE_DUMP_MIN_NS: a dump is the kernel's whole table (thousands of entries on a big
+ * LAN), and scrapes that come back to back share one.
+ */
+#define TABLE_DUMP_MIN_NS (250ULL * 1000000ULL)
+
 static void collect_table(void)
 {
+	static uint64_t dumped_ns;
 	struct dump_seen seen = {0};
 
-	if (!nl)
+	if (!nl || !interval_elapsed(&dumped_ns, TABLE_DUMP_MIN_NS))
 		return;
 	metric_family_clear(entries);
 	if (rtnl_dump(RTM_GETNEIGH, sizeof(struct ndmsg), neigh_entry_cb, &seen))

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ifname.h"
 #include "log.h"
 #include "neigh.h"
 
@@ -259,11 +260,23 @@ void peers_with_next_hop(int ifindex, uint8_t family, const uint8_t *addr, peers
  * The neighbour state that decides reachability. NUD_* values can combine flags; the entry's
  * state is one of them, so the lowest set bit names it.
  */
+/* The label values of sipwatch_sip_peers{state}: "none" (no neighbour entry), then one per NUD
+ * bit, lowest first (SW_NUD_INCOMPLETE 0x01 … SW_NUD_PERMANENT 0x80). */
+static const char *const peer_states[] = {"none",  "incomplete", "reachable", "stale",	  "delay",
+					  "probe", "failed",	 "noarp",     "permanent"};
+#define NR_PEER_STATES (sizeof(peer_states) / sizeof(peer_states[0]))
+
+/* A state is one NUD bit; were there more, the lowest names it. */
+static size_t peer_state_index(const struct sip_peer *p)
+{
+	if (!p->has_neigh || !(p->nud_state & 0xff))
+		return 0;
+	return (size_t)__builtin_ctz(p->nud_state & 0xff) + 1;
+}
+
 const char *peer_state_name(const struct sip_peer *p)
 {
-	if (!p->has_neigh)
-		return "none";
-	return neigh_state_name((uint8_t)(p->nud_state & -p->nud_state));
+	return peer_states[peer_state_index(p)];
 }
 
 bool peer_unreachable(const struct sip_peer *p)
@@ -290,37 +303,29 @@ void peers_register_metrics(struct metrics *reg)
 			  LABELS("peer", "ifname"));
 }
 
-static const char *ifname_of(int ifindex, char *buf)
-{
-	if (!if_indextoname((unsigned int)ifindex, buf))
-		snprintf(buf, IF_NAMESIZE, "%d", ifindex);
-	return buf;
-}
-
 void peers_collect_metrics(uint32_t max_series)
 {
-	static const char *const states[] = {"none",   "incomplete", "reachable",
-					     "stale",  "delay",	     "probe",
-					     "failed", "noarp",	     "permanent"};
-	uint32_t series = 0;
+	uint32_t series = 0, by_state[NR_PEER_STATES] = {0};
 
 	metric_family_clear(peers_by_state);
 	metric_family_clear(peer_unreachable_f);
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		metric_set(peers_by_state, LABELS(states[i]), 0);
 	for (int i = 0; i < nr_peers; i++) {
 		const struct sip_peer *p = &table[i];
 		char addr[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE];
 
-		metric_add(peers_by_state, LABELS(peer_state_name(p)), 1);
+		/* Counted here, set once per state below: a metric update per peer formats and
+		 * looks up the series key, which was a third of a scrape at 10 000 peers. */
+		by_state[peer_state_index(p)]++;
 		if (!peer_unreachable(p) || series >= max_series)
 			continue;
 		series++;
-		metric_set(
-		    peer_unreachable_f,
-		    LABELS(peer_address(p, addr, sizeof(addr)), ifname_of(p->nh_ifindex, ifname)),
-		    1);
+		metric_set(peer_unreachable_f,
+			   LABELS(peer_address(p, addr, sizeof(addr)),
+				  ifname_label(p->nh_ifindex, ifname)),
+			   1);
 	}
+	for (size_t k = 0; k < NR_PEER_STATES; k++)
+		metric_set(peers_by_state, LABELS(peer_states[k]), by_state[k]);
 }
 
 static void json_age(struct strbuf *out, const char *name, uint64_t ts, uint64_t now_ns)
@@ -350,7 +355,7 @@ void peers_to_json(struct strbuf *out, const char *state, uint64_t now_ns)
 		strbuf_printf(out, ",\"family\":\"%s\"", neigh_family_name(p->key.family));
 		strbuf_puts(out, ",\"ifname\":");
 		strbuf_json_string(
-		    out, ifname_of(p->has_next_hop ? p->nh_ifindex : (int)p->v.ifindex, ifname));
+		    out, ifname_label(p->has_next_hop ? p->nh_ifindex : (int)p->v.ifindex, ifname));
 		strbuf_puts(out, ",\"next_hop\":");
 		if (p->has_next_hop) {
 			inet_ntop(p->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, p->nh_addr, nh,

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "failfast.h"
+#include "ifname.h"
 #include "log.h"
 #include "probes.h"
 
@@ -157,7 +158,7 @@ static uint64_t min_refresh_interval_ms(const struct entry *e)
 	unsigned long base = DEFAULT_BASE_REACHABLE_MS;
 	FILE *f;
 
-	if (if_indextoname((unsigned)e->ifindex, ifname)) {
+	if (ifname_of_index((unsigned)e->ifindex, ifname)) {
 		snprintf(path, sizeof(path), "/proc/sys/net/%s/neigh/%s/base_reachable_time_ms",
 			 e->family == AF_INET6 ? "ipv6" : "ipv4", ifname);
 		f = fopen(path, "r");
@@ -247,7 +248,7 @@ static void apply_failfast(struct entry *e)
 
 	if (!failfast_wanted || !failfast_active())
 		return;
-	if_indextoname((unsigned)e->ifindex, ifname);
+	ifname_of_index((unsigned)e->ifindex, ifname);
 	if (e->state == NUD_FAILED) {
 		failfast_block(e->family, e->addr, ifname);
 		for (int i = 0; i < e->nr_peers; i++)
@@ -274,7 +275,7 @@ static void record_outcome(struct entry *e)
 	if (e->state != NUD_FAILED)
 		return;
 	format_addr(e, addr, sizeof(addr));
-	if_indextoname((unsigned)e->ifindex, ifname);
+	ifname_of_index((unsigned)e->ifindex, ifname);
 	incident_begin(&l, "refresh_dead_peer",
 		       "SIP peer's next hop failed a background refresh: it is dead before the PBX "
 		       "sends to it");

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "mapwalk.h"
@@ -153,14 +154,6 @@ static void format_endpoint(char *buf, size_t len, uint8_t family, const uint8_t
 
 	format_addr(a, sizeof(a), family, addr);
 	snprintf(buf, len, family == SW_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static bool same_peer(const struct neigh_holding *a, const struct neigh_holding *b)
@@ -343,13 +336,22 @@ static void set_held(uint8_t proto, uint16_t port, uint64_t bytes, void *ctx)
 	metric_set(held_unresolved, LABELS(sendq_proto_name(proto), p), (double)bytes);
 }
 
-/* Scan every SIP socket of the namespace and rebuild the send-buffer gauges. */
+/*
+ * Scan every SIP socket of the namespace and rebuild the send-buffer gauges, at most every
+ * SOCKET_SAMPLE_MIN_NS: the socket iterators walk the kernel's whole TCP and UDP hash tables
+ * (262 144 TCP buckets on a 24 GiB host), and scrapes that come back to back share one scan.
+ */
+#define SOCKET_SAMPLE_MIN_NS (250ULL * 1000000ULL)
+
 static void sample_sockets(struct agent *ag)
 {
+	static uint64_t sampled_ns;
 	struct sendq_port_summary sum[MAX_SUMMARIES];
 	char port[8];
 	int n;
 
+	if (!interval_elapsed(&sampled_ns, SOCKET_SAMPLE_MIN_NS))
+		return;
 	nr_socks = 0;
 	for (int i = 0; i < 2; i++) {
 		int err = read_iterator(iter_links[i]);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <xdp/libxdp.h>
 
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "mapwalk.h"
@@ -91,14 +92,6 @@ static const char *const kind_labels[SIP_KIND_MAX] = {
 const char *sip_kind_label(int kind)
 {
 	return kind > SIP_NONE && kind < SIP_KIND_MAX ? kind_labels[kind] : "none";
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int libxdp_log(enum libxdp_print_level level, const char *fmt, va_list args)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "mapwalk.h"
@@ -305,12 +306,23 @@ static int run_audit(void)
 	return err;
 }
 
-/* sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan. */
+/*
+ * sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan, rerun at most
+ * every AUDIT_MIN_INTERVAL_NS: the iterator walks the kernel's whole TCP hash table, and scrapes
+ * that come back to back share one scan.
+ */
+#define AUDIT_MIN_INTERVAL_NS (250ULL * 1000000ULL)
+
 static void collect_audit(struct agent *ag)
 {
+	static uint64_t audited_ns;
+	static int audit_err;
+
+	if (interval_elapsed(&audited_ns, AUDIT_MIN_INTERVAL_NS))
+		audit_err = run_audit();
 	metric_family_clear(connections);
 	metric_family_clear(detection);
-	if (run_audit() && !audit_len)
+	if (audit_err && !audit_len)
 		return;
 	for (int i = 0; i < ag->cfg.nr_sip_ports; i++) {
 		char port[8];

@@ -97,42 +97,54 @@ static __always_inline __u16 destination_port(struct pt_regs *regs, long id)
 	void *name = NULL;
 
 	if (id == nr.sendto)
-		return user_sockaddr_port((void *)PT_REGS_PARM5_CORE_SYSCALL(regs));
+		return user_sockaddr_port((void *)PT_REGS_PARM5_SYSCALL(regs));
 	if (id != nr.sendmsg && id != nr.sendmmsg)
 		return 0;
-	if (bpf_probe_read_user(&name, sizeof(name), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+	if (bpf_probe_read_user(&name, sizeof(name), (void *)PT_REGS_PARM2_SYSCALL(regs)))
 		return 0;
 	return user_sockaddr_port(name);
 }
 
+/*
+ * The order of the reads is the cost of a send on any other socket, which is most sends on a PBX
+ * (RTP): the fd walk, then both ports in one read, and only a SIP port's socket pays for family,
+ * protocol and namespace. The syscall arguments are loaded from the BTF-typed pt_regs directly
+ * (x86: no helper call; other architectures read them with CO-RE).
+ */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sendq_sys_enter, struct pt_regs *regs, long id)
 {
-	__u16 family, proto, lport, rport, port;
+	struct {
+		__be16 dport;
+		__u16 num;
+	} ports;
+	__u16 family, proto, port;
 	struct sendq_call *call;
 	struct sock *sk;
 	int idx;
 
 	if (!is_send_syscall(id))
 		return 0;
-	sk = sock_of_fd(PT_REGS_PARM1_CORE_SYSCALL(regs));
-	if (!sk)
+	sk = sock_of_fd(PT_REGS_PARM1_SYSCALL(regs));
+	if (!sk || bpf_core_read(&ports, sizeof(ports), &sk->__sk_common.skc_portpair))
 		return 0;
+	port = ports.num;
+	idx = sip_port_index(port);
+	if (idx < 0) {
+		port = bpf_ntohs(ports.dport);
+		/* unconnected UDP (TCP has no unconnected send): the destination is in this
+		 * call's arguments */
+		if (!port)
+			port = destination_port(regs, id);
+		idx = port ? sip_port_index(port) : -1;
+		if (idx < 0)
+			return 0;
+	}
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	proto = BPF_CORE_READ(sk, sk_protocol);
 	if ((family != SW_AF_INET && family != SW_AF_INET6) ||
-	    (proto != SENDQ_PROTO_UDP && proto != SENDQ_PROTO_TCP))
-		return 0;
-	port = lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	idx = sip_port_index(lport);
-	if (idx < 0) {
-		port = rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		/* unconnected UDP: the destination is in this call's arguments */
-		if (!rport && proto == SENDQ_PROTO_UDP)
-			port = destination_port(regs, id);
-		idx = port ? sip_port_index(port) : -1;
-	}
-	if (idx < 0 || !netns_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net)))
+	    (proto != SENDQ_PROTO_UDP && proto != SENDQ_PROTO_TCP) ||
+	    !netns_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net)))
 		return 0;
 
 	call = bpf_task_storage_get(&sendq_calls, bpf_get_current_task_btf(), NULL,

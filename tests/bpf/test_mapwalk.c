@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * agent/mapwalk.c on real maps made here with bpf_map_create (hash, per-CPU hash, per-CPU array
- * of structs): every entry visited once with its value, per-CPU copies summed counter by
- * counter, an early stop, an empty map, and the size checks.
+ * of structs, an LRU hash larger than one batch, walked in batches and key by key): every entry
+ * visited once with its value, per-CPU copies summed counter by counter, an early stop, an empty
+ * map, and the size checks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,6 +160,46 @@ static void test_percpu_array_struct_sum(void **state)
 	close(fd);
 }
 
+static bool note_index(const void *k, const void *v, void *ctx)
+{
+	int *times = ctx;
+	uint32_t key = *(const uint32_t *)k;
+
+	assert_true(key < 4 * 1024);
+	assert_int_equal(*(const uint64_t *)v, (uint64_t)key * 3);
+	times[key]++;
+	return true;
+}
+
+/* More entries than one batch holds (the peer maps: LRU hash, 4-byte keys): every one once. */
+static void test_lru_hash_across_batches(void **state)
+{
+	enum { N = 4 * 1024 };
+	int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, NULL, sizeof(uint32_t), sizeof(uint64_t),
+				2 * N, NULL);
+	int *times = calloc(N, sizeof(int));
+
+	assert_true(fd >= 0);
+	assert_non_null(times);
+	for (uint32_t i = 0; i < N; i++) {
+		uint64_t v = (uint64_t)i * 3;
+
+		assert_int_equal(bpf_map_update_elem(fd, &i, &v, BPF_NOEXIST), 0);
+	}
+	assert_int_equal(map_for_each(fd, sizeof(uint32_t), sizeof(uint64_t), note_index, times),
+			 N);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(times[i], 1);
+	/* and key by key, as on kernels that refuse batch lookups */
+	memset(times, 0, N * sizeof(int));
+	assert_int_equal(
+	    map_for_each_by_key(fd, sizeof(uint32_t), sizeof(uint64_t), note_index, times), N);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(times[i], 1);
+	free(times);
+	close(fd);
+}
+
 static void test_bad_sizes(void **state)
 {
 	struct seen s = {};
@@ -178,6 +219,7 @@ int main(void)
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_percpu_hash_sum),
 	    cmocka_unit_test(test_percpu_array_struct_sum),
+	    cmocka_unit_test(test_lru_hash_across_batches),
 	    cmocka_unit_test(test_bad_sizes),
 	};
 
