@@ -42,7 +42,10 @@ struct {
 } sip_peers4 SEC(".maps");
 
 struct sip_peer6_key {
-	__u8 addr[16];
+	union {
+		__u8 addr[16];
+		__u64 half[2]; /* copied from the packet in two loads, not sixteen */
+	};
 };
 
 struct {
@@ -223,7 +226,8 @@ static __always_inline void sip_peer_seen(const struct sip_pkt *p, void *data_en
 
 		if (addr + 16 > data_end)
 			return;
-		__builtin_memcpy(key6.addr, addr, 16);
+		key6.half[0] = *(__u64 *)addr;
+		key6.half[1] = *(__u64 *)(addr + 8);
 		v = bpf_map_lookup_elem(&sip_peers6, &key6);
 		if (!v) {
 			sip_peer_fresh(&fresh, dir, ifindex, now);

@@ -26,6 +26,7 @@ struct frame_case {
 	size_t len; /* 0: strlen */
 	int transport;
 	uint16_t dport;
+	bool ipv6;
 };
 
 static const unsigned char stun_request[20] = {
@@ -34,16 +35,20 @@ static const unsigned char stun_request[20] = {
 static const struct frame_case cases[] = {
     {"REGISTER",
      "REGISTER sip:pbx.example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.2;branch=z9hG4bK1\r\n\r\n",
-     0, SIP_TRANSPORT_UDP, 5060},
+     0, SIP_TRANSPORT_UDP, 5060, false},
+    {"REGISTER_IPv6",
+     "REGISTER sip:pbx.example.com SIP/2.0\r\nVia: SIP/2.0/UDP [fd99::2];branch=z9hG4bK1\r\n\r\n",
+     0, SIP_TRANSPORT_UDP, 5060, true},
     {"OPTIONS",
      "OPTIONS sip:pbx.example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.2;branch=z9hG4bK2\r\n\r\n", 0,
-     SIP_TRANSPORT_UDP, 5060},
+     SIP_TRANSPORT_UDP, 5060, false},
     {"200_OK", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.99.0.2;branch=z9hG4bK1\r\n\r\n", 0,
-     SIP_TRANSPORT_UDP, 5060},
-    {"CRLF_ping", "\r\n\r\n", 0, SIP_TRANSPORT_TCP, 5060},
-    {"STUN", (const char *)stun_request, sizeof(stun_request), SIP_TRANSPORT_UDP, 5060},
-    {"non_SIP_UDP", "just some datagram that is not SIP at all", 0, SIP_TRANSPORT_UDP, 40000},
-    {"TCP_mid_stream", "a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n", 0, SIP_TRANSPORT_TCP, 5060},
+     SIP_TRANSPORT_UDP, 5060, false},
+    {"CRLF_ping", "\r\n\r\n", 0, SIP_TRANSPORT_TCP, 5060, false},
+    {"STUN", (const char *)stun_request, sizeof(stun_request), SIP_TRANSPORT_UDP, 5060, false},
+    {"non_SIP_UDP", "just some datagram that is not SIP at all", 0, SIP_TRANSPORT_UDP, 40000,
+     false},
+    {"TCP_mid_stream", "a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n", 0, SIP_TRANSPORT_TCP, 5060, false},
 };
 
 static double mean_ns(int fd, const void *frame, size_t len, int repeat)
@@ -74,8 +79,10 @@ int main(int argc, char **argv)
 	}
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		const struct frame_case *fc = &cases[c];
-		struct frame_spec spec = {
-		    .transport = fc->transport, .sport = 5060, .dport = fc->dport};
+		struct frame_spec spec = {.ipv6 = fc->ipv6,
+					  .transport = fc->transport,
+					  .sport = 5060,
+					  .dport = fc->dport};
 		size_t plen = fc->len ? fc->len : strlen(fc->payload);
 		size_t len = build_frame(frame, &spec, false, fc->payload, plen);
 
