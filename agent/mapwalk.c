@@ -56,8 +56,11 @@ static bool deliver(struct walk *w, const void *key, const void *raw)
 static int walk_batched(struct walk *w)
 {
 	size_t raw_size = w->nr_cpus ? round8(w->value_size) * (size_t)w->nr_cpus : w->value_size;
-	char *keys = malloc(BATCH_ENTRIES * w->key_size),
-	     *values = malloc(BATCH_ENTRIES * raw_size);
+	/* Zeroed, not for us (only the count entries the kernel wrote are read) but for valgrind:
+	 * it has no model of BPF_MAP_LOOKUP_BATCH, so what the kernel writes would stay
+	 * "uninitialised" and every metric derived from it would be reported (tests/valgrind.sh).
+	 */
+	char *keys = calloc(BATCH_ENTRIES, w->key_size), *values = calloc(BATCH_ENTRIES, raw_size);
 	__u64 token = 0; /* the kernel's cursor (a bucket number for hash maps) */
 	void *in = NULL;
 	int err = 0;
