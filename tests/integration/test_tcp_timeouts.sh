@@ -53,16 +53,50 @@ check "server saw the normal close (eof)" wait_for 10 closed_with plain eof
 check "server saw the reset (ECONNRESET)" wait_for 10 closed_with plain ECONNRESET
 check "normal close and peer reset are not timeouts" eq "$(timeouts)" 0
 
+# On 6.18 the kernel has been seen not to run a tracepoint program at all for some calls
+# (README, "Neighbour resolution": the sweep); a close it never reported says nothing about how
+# sipwatch classifies one. So a scenario whose close was not counted is said so, with the
+# program's own run and recursion-miss counts, and run once more on a fresh client host; the
+# checks then hold for that run. A classification that is wrong fails either way.
+next_host=8
+# fresh_host NAME: a new client host NAME<N> (10.99.0.N), named in $FRESH (not printed: a command
+# substitution would add the host in a subshell, out of reach of lib.sh's cleanup).
+fresh_host() {
+	FRESH="$1$next_host"
+	host_add "$FRESH" "$next_host"
+	next_host=$((next_host + 1))
+}
+# counted CAUSE WANT: sipwatch_tcp_connection_timeouts_total{cause=CAUSE} reaches WANT within 5 s.
+counted() { wait_metric 5 sipwatch_tcp_connection_timeouts_total "cause=\"$1\"" eq "$2"; }
+prog_counts() {
+	for id in $(agent_prog_ids "$AGENT_PID"); do bpftool prog show id "$id"; done |
+		grep -A2 'name tcp_set_state' | tr -s ' \n' ' '
+}
+# until_counted CAUSE WANT SCENARIO HOST: run SCENARIO HOST; once more on a fresh host if the close
+# was not counted.
+until_counted() {
+	local cause=$1 want=$2 scenario=$3 host=$4
+	"$scenario" "$host"
+	counted "$cause" "$want" && return 0
+	echo "    the kernel closed the $host connection and cause=$cause stayed at" \
+		"$(timeouts "cause=\"$cause\"") (tcp_set_state: $(prog_counts)); once more"
+	fresh_host "$host"
+	"$scenario" "$FRESH"
+}
+
 # --- The unplugged cable: keepalive 1 s/1 s/2 probes on the server side.
-serve_bg ka 5060 --keepalive 1,1,2 --deadline 30
-client_bg ka c_ka --hold 25 --deadline 25
-vanish ka
-check "server connection dies with ETIMEDOUT" wait_for 15 closed_with ka ETIMEDOUT
-check "exactly one keepalive timeout" wait_metric 5 sipwatch_tcp_connection_timeouts_total 'cause="keepalive"' eq 1
+ka_scenario() {
+	serve_bg "$1" 5060 --keepalive 1,1,2 --deadline 30
+	client_bg "$1" "c_$1" --hold 25 --deadline 25
+	vanish "$1"
+	check "server connection dies with ETIMEDOUT" wait_for 15 closed_with "$1" ETIMEDOUT
+}
+until_counted keepalive 1 ka_scenario ka
+check "exactly one keepalive timeout" counted keepalive 1
 check "and no other timeout" eq "$(timeouts)" 1
 inc=$(scrape "/incidents?kind=tcp_timeout")
 check "incident names the connection and the cause" bash -c \
-	'grep -q "\"local\":\"10.99.0.1:5060\"" <<<"$1" && grep -q "\"remote\":\"10.99.0.3:" <<<"$1" && grep -q "\"cause\":\"keepalive\"" <<<"$1"' _ "$inc"
+	'grep -q "\"local\":\"10.99.0.1:5060\"" <<<"$1" && grep -q "\"remote\":\"10.99.0.[0-9]*:" <<<"$1" && grep -q "\"cause\":\"keepalive\"" <<<"$1"' _ "$inc"
 check "incident has the keepalive settings in force" bash -c \
 	'grep -q "\"keepalive_idle_seconds\":1," <<<"$1" && grep -q "\"keepalive_probes\":2," <<<"$1" && grep -q "\"keepalive_detection_seconds\":3," <<<"$1"' _ "$inc"
 check "incident has the connection age and idle time (3 s: 1 + 1 x 2)" bash -c \
@@ -71,36 +105,45 @@ check "incident line in the log" grep -q 'tcp_timeout.*cause=keepalive' "$AGENT_
 
 # --- Data in flight to a vanished peer, tcp_retries2 = 3 in the PBX namespace only.
 in_host pbx sysctl -qw net.ipv4.tcp_retries2=3
-serve_bg rtx 5060 --send-on "$TEST_TMP/go_rtx" --deadline 40
-client_bg rtx c_rtx --hold 35 --deadline 35
-vanish rtx
-retrans_before=$(metric sipwatch_tcp_retransmits_total 'port="5060"')
-touch "$TEST_TMP/go_rtx"
-check "retransmitting server connection dies with ETIMEDOUT" wait_for 30 closed_with rtx ETIMEDOUT
-check "counted as a retransmission timeout" wait_metric 5 sipwatch_tcp_connection_timeouts_total 'cause="retransmission"' eq 1
+rtx_scenario() {
+	serve_bg "$1" 5060 --send-on "$TEST_TMP/go_$1" --deadline 40
+	client_bg "$1" "c_$1" --hold 35 --deadline 35
+	vanish "$1"
+	retrans_before=$(metric sipwatch_tcp_retransmits_total 'port="5060"')
+	touch "$TEST_TMP/go_$1"
+	check "retransmitting server connection dies with ETIMEDOUT" wait_for 30 closed_with "$1" ETIMEDOUT
+}
+until_counted retransmission 1 rtx_scenario rtx
+check "counted as a retransmission timeout" counted retransmission 1
 check "not as keepalive" eq "$(timeouts 'cause="keepalive"')" 1
 check "its retransmissions counted (at least tcp_retries2)" \
 	ge "$(metric sipwatch_tcp_retransmits_total 'port="5060"')" $((retrans_before + 3))
 in_host pbx sysctl -qw net.ipv4.tcp_retries2=15
 
 # --- The same with TCP_USER_TIMEOUT 3000 ms.
-serve_bg ut 5060 --user-timeout 3000 --send-on "$TEST_TMP/go_ut" --deadline 30
-client_bg ut c_ut --hold 25 --deadline 25
-vanish ut
-touch "$TEST_TMP/go_ut"
-check "user-timeout server connection dies with ETIMEDOUT" wait_for 20 closed_with ut ETIMEDOUT
-check "counted as a user timeout" wait_metric 5 sipwatch_tcp_connection_timeouts_total 'cause="user_timeout"' eq 1
+ut_scenario() {
+	serve_bg "$1" 5060 --user-timeout 3000 --send-on "$TEST_TMP/go_$1" --deadline 30
+	client_bg "$1" "c_$1" --hold 25 --deadline 25
+	vanish "$1"
+	touch "$TEST_TMP/go_$1"
+	check "user-timeout server connection dies with ETIMEDOUT" wait_for 20 closed_with "$1" ETIMEDOUT
+}
+until_counted user_timeout 1 ut_scenario ut
+check "counted as a user timeout" counted user_timeout 1
 check "keepalive and retransmission unchanged" \
 	bash -c '[ "$1" = 1 ] && [ "$2" = 1 ]' _ "$(timeouts 'cause="keepalive"')" "$(timeouts 'cause="retransmission"')"
 
 # --- The neighbour fails first (its entry flushed, the host gone): EHOSTUNREACH.
-serve_bg unr 5060 --user-timeout 6000 --send-on "$TEST_TMP/go_unr" --deadline 30
-client_bg unr c_unr --hold 25 --deadline 25
-vanish unr
-ip -n "$(ns_of pbx)" neigh flush to 10.99.0.6
-touch "$TEST_TMP/go_unr"
-check "server connection dies with EHOSTUNREACH" wait_for 20 closed_with unr EHOSTUNREACH
-check "counted as unreachable" wait_metric 5 sipwatch_tcp_connection_timeouts_total 'cause="unreachable"' eq 1
+unr_scenario() {
+	serve_bg "$1" 5060 --user-timeout 6000 --send-on "$TEST_TMP/go_$1" --deadline 30
+	client_bg "$1" "c_$1" --hold 25 --deadline 25
+	vanish "$1"
+	ip -n "$(ns_of pbx)" neigh flush to "$(in_host "$1" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)"
+	touch "$TEST_TMP/go_$1"
+	check "server connection dies with EHOSTUNREACH" wait_for 20 closed_with "$1" EHOSTUNREACH
+}
+until_counted unreachable 1 unr_scenario unr
+check "counted as unreachable" counted unreachable 1
 check "four timeouts in all" eq "$(timeouts)" 4
 check "four tcp_timeout incidents" eq "$(scrape "/incidents?kind=tcp_timeout" | grep -o '"kind":"tcp_timeout"' | wc -l)" 4
 
