@@ -136,7 +136,7 @@ vm_run() {
 		shares+="${shares:+,}rw$i:$path"
 	done
 	timeout --kill-after=10 "${VM_TIMEOUT:-900}" qemu-system-x86_64 \
-		-M pc -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-2048}" \
+		-M pc -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-2048}" ${VM_ACCEL:--accel tcg,thread=single} \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-chardev stdio,id=con,signal=off -serial chardev:con \
 		-bios "$QBOOT" -kernel "$dir/vmlinux" -initrd "$dir/initramfs.cpio" \
