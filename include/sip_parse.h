@@ -65,53 +65,42 @@ static __always_inline int sip_match_nocase(const __u8 *w, __u32 off, const char
 	return 1;
 }
 
+/*
+ * The RFC 3261-family methods, the one list both paths of the classifier are made from:
+ * SIP_METHOD(token, kind) per method, the token an upper-case string literal of at most
+ * SIP_MAX_METHOD_LEN letters. The general scan compares it as a token (sip_method()), the fast path
+ * as the first eight-byte word of the start line, its space included (sip_start_line_fast()); both
+ * are expanded from this list at compile time into compares with constants (nothing is looked up
+ * at run time). The fast path tries them in this order, the most common first. Every kind from
+ * SIP_FIRST_REQUEST up to SIP_REQ_OTHER appears exactly once (tests/unit/test_sip_parse.c).
+ */
+#define SIP_METHODS(SIP_METHOD)                                                                    \
+	SIP_METHOD("REGISTER", SIP_REQ_REGISTER)                                                   \
+	SIP_METHOD("OPTIONS", SIP_REQ_OPTIONS)                                                     \
+	SIP_METHOD("INVITE", SIP_REQ_INVITE)                                                       \
+	SIP_METHOD("ACK", SIP_REQ_ACK)                                                             \
+	SIP_METHOD("BYE", SIP_REQ_BYE)                                                             \
+	SIP_METHOD("CANCEL", SIP_REQ_CANCEL)                                                       \
+	SIP_METHOD("NOTIFY", SIP_REQ_NOTIFY)                                                       \
+	SIP_METHOD("SUBSCRIBE", SIP_REQ_SUBSCRIBE)                                                 \
+	SIP_METHOD("PRACK", SIP_REQ_PRACK)                                                         \
+	SIP_METHOD("UPDATE", SIP_REQ_UPDATE)                                                       \
+	SIP_METHOD("INFO", SIP_REQ_INFO)                                                           \
+	SIP_METHOD("REFER", SIP_REQ_REFER)                                                         \
+	SIP_METHOD("MESSAGE", SIP_REQ_MESSAGE)                                                     \
+	SIP_METHOD("PUBLISH", SIP_REQ_PUBLISH)
+
+/* The length of a method token given as a string literal. */
+#define SIP_METHOD_LEN(token) (sizeof(token) - 1)
+
 /* The method of a request line whose token is @tok bytes at @off, or SIP_REQ_OTHER. */
 static __always_inline int sip_method(const __u8 *w, __u32 off, __u32 tok)
 {
-	switch (tok) {
-	case 3:
-		if (sip_match(w, off, "ACK", 3))
-			return SIP_REQ_ACK;
-		if (sip_match(w, off, "BYE", 3))
-			return SIP_REQ_BYE;
-		break;
-	case 4:
-		if (sip_match(w, off, "INFO", 4))
-			return SIP_REQ_INFO;
-		break;
-	case 5:
-		if (sip_match(w, off, "PRACK", 5))
-			return SIP_REQ_PRACK;
-		if (sip_match(w, off, "REFER", 5))
-			return SIP_REQ_REFER;
-		break;
-	case 6:
-		if (sip_match(w, off, "INVITE", 6))
-			return SIP_REQ_INVITE;
-		if (sip_match(w, off, "CANCEL", 6))
-			return SIP_REQ_CANCEL;
-		if (sip_match(w, off, "NOTIFY", 6))
-			return SIP_REQ_NOTIFY;
-		if (sip_match(w, off, "UPDATE", 6))
-			return SIP_REQ_UPDATE;
-		break;
-	case 7:
-		if (sip_match(w, off, "OPTIONS", 7))
-			return SIP_REQ_OPTIONS;
-		if (sip_match(w, off, "MESSAGE", 7))
-			return SIP_REQ_MESSAGE;
-		if (sip_match(w, off, "PUBLISH", 7))
-			return SIP_REQ_PUBLISH;
-		break;
-	case 8:
-		if (sip_match(w, off, "REGISTER", 8))
-			return SIP_REQ_REGISTER;
-		break;
-	case 9:
-		if (sip_match(w, off, "SUBSCRIBE", 9))
-			return SIP_REQ_SUBSCRIBE;
-		break;
-	}
+#define SIP_METHOD_TOKEN(token, kind)                                                              \
+	if (tok == SIP_METHOD_LEN(token) && sip_match(w, off, token, SIP_METHOD_LEN(token)))       \
+		return kind;
+	SIP_METHODS(SIP_METHOD_TOKEN)
+#undef SIP_METHOD_TOKEN
 	return SIP_REQ_OTHER;
 }
 
@@ -130,9 +119,9 @@ static __always_inline int sip_uri_ok(const __u8 *w, __u32 uri, __u32 n)
 
 /*
  * The common case in eight-byte words: a start line at offset 0 whose first word is "SIP/2.0 "
- * or one of the RFC 3261-family methods and its space. Every offset is a constant, so each test is
- * one masked compare, where the general scan below costs a load and a branch per byte. Returns
- * what the general scan would return for such a line, or SIP_NONE where it must decide.
+ * or one of SIP_METHODS and its space. Every offset is a constant, so each test is one masked
+ * compare, where the general scan below costs a load and a branch per byte. Returns what the
+ * general scan would return for such a line, or SIP_NONE where it must decide.
  */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SIP_WB(s, i) ((__u64)(__u8)(s)[i] << (8 * (i)))
@@ -146,10 +135,16 @@ static __always_inline int sip_uri_ok(const __u8 *w, __u32 uri, __u32 n)
 	 ((len) > 5 ? SIP_WB(s, 5) : 0) | ((len) > 6 ? SIP_WB(s, 6) : 0) |                         \
 	 ((len) > 7 ? SIP_WB(s, 7) : 0))
 #define SIP_WORD_MASK(len) SIP_WORD("\xff\xff\xff\xff\xff\xff\xff\xff", len)
-/* "METHOD " (@len bytes with the space, at most 8) and a URI right after it. */
-#define SIP_FAST_METHOD(q0, w, n, s, len, kind)                                                    \
-	if (((q0)&SIP_WORD_MASK(len)) == SIP_WORD(s, len) && sip_uri_ok(w, len, n))                \
-		return kind;
+/* A method token and its space: this many bytes, of which the first word holds at most eight. */
+#define SIP_METHOD_SP_LEN(token) (SIP_METHOD_LEN(token) + 1)
+#define SIP_METHOD_HEAD(token)	 (SIP_METHOD_SP_LEN(token) < 8 ? SIP_METHOD_SP_LEN(token) : 8)
+/* Is @token and a space at offset 0 of the window @w whose first word is @q0? The bytes past the
+ * first word (REGISTER's space, SUBSCRIBE's E and space) are compared one by one. */
+#define SIP_METHOD_AT_START(w, q0, token)                                                          \
+	(((q0)&SIP_WORD_MASK(SIP_METHOD_HEAD(token))) ==                                           \
+	     SIP_WORD(token " ", SIP_METHOD_HEAD(token)) &&                                        \
+	 sip_match(w, SIP_METHOD_HEAD(token), &(token " ")[SIP_METHOD_HEAD(token)],                \
+		   SIP_METHOD_SP_LEN(token) - SIP_METHOD_HEAD(token)))
 
 static __always_inline int sip_start_line_fast(const struct sip_window *win, __u32 n)
 {
@@ -157,54 +152,28 @@ static __always_inline int sip_start_line_fast(const struct sip_window *win, __u
 	__u64 q0 = win->q[0];
 	__u8 c;
 
-	switch (w[0]) {
-	case 'S':
-		if (q0 == SIP_WORD("SIP/2.0 ", 8)) {
-			c = w[8];
-			if (n < 12 || c < '1' || c > '6' || w[9] < '0' || w[9] > '9' ||
-			    w[10] < '0' || w[10] > '9')
-				return SIP_NONE;
-			return SIP_RESP_1XX + (c - '1');
-		}
-		if (q0 == SIP_WORD("SUBSCRIB", 8) && w[8] == 'E' && w[9] == ' ' &&
-		    sip_uri_ok(w, 10, n))
-			return SIP_REQ_SUBSCRIBE;
-		break;
-	case 'R':
-		if (q0 == SIP_WORD("REGISTER", 8) && w[8] == ' ' && sip_uri_ok(w, 9, n))
-			return SIP_REQ_REGISTER;
-		SIP_FAST_METHOD(q0, w, n, "REFER ", 6, SIP_REQ_REFER);
-		break;
-	case 'O':
-		SIP_FAST_METHOD(q0, w, n, "OPTIONS ", 8, SIP_REQ_OPTIONS);
-		break;
-	case 'I':
-		SIP_FAST_METHOD(q0, w, n, "INVITE ", 7, SIP_REQ_INVITE);
-		SIP_FAST_METHOD(q0, w, n, "INFO ", 5, SIP_REQ_INFO);
-		break;
-	case 'A':
-		SIP_FAST_METHOD(q0, w, n, "ACK ", 4, SIP_REQ_ACK);
-		break;
-	case 'B':
-		SIP_FAST_METHOD(q0, w, n, "BYE ", 4, SIP_REQ_BYE);
-		break;
-	case 'C':
-		SIP_FAST_METHOD(q0, w, n, "CANCEL ", 7, SIP_REQ_CANCEL);
-		break;
-	case 'N':
-		SIP_FAST_METHOD(q0, w, n, "NOTIFY ", 7, SIP_REQ_NOTIFY);
-		break;
-	case 'U':
-		SIP_FAST_METHOD(q0, w, n, "UPDATE ", 7, SIP_REQ_UPDATE);
-		break;
-	case 'P':
-		SIP_FAST_METHOD(q0, w, n, "PRACK ", 6, SIP_REQ_PRACK);
-		SIP_FAST_METHOD(q0, w, n, "PUBLISH ", 8, SIP_REQ_PUBLISH);
-		break;
-	case 'M':
-		SIP_FAST_METHOD(q0, w, n, "MESSAGE ", 8, SIP_REQ_MESSAGE);
-		break;
+	if (q0 == SIP_WORD("SIP/2.0 ", 8)) {
+		c = w[8];
+		if (n < 12 || c < '1' || c > '6' || w[9] < '0' || w[9] > '9' || w[10] < '0' ||
+		    w[10] > '9')
+			return SIP_NONE;
+		return SIP_RESP_1XX + (c - '1');
 	}
+	/*
+	 * Then the methods in table order, each one word compare; a masked word (a token shorter
+	 * than seven letters) is preceded by a compare of its first byte, which rejects the others
+	 * in one instruction. A line that does not start with an upper-case letter (CRLF, a body or
+	 * SDP line mid-stream, most datagrams that are not SIP) is left to the general scan at
+	 * once.
+	 */
+	if ((__u8)(w[0] - 'A') > 'Z' - 'A')
+		return SIP_NONE;
+#define SIP_METHOD_FAST(token, kind)                                                               \
+	if ((SIP_METHOD_HEAD(token) == 8 || w[0] == (__u8)token[0]) &&                             \
+	    SIP_METHOD_AT_START(w, q0, token))                                                     \
+		return sip_uri_ok(w, SIP_METHOD_SP_LEN(token), n) ? kind : SIP_NONE;
+	SIP_METHODS(SIP_METHOD_FAST)
+#undef SIP_METHOD_FAST
 	return SIP_NONE;
 }
 
