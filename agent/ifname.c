@@ -14,7 +14,8 @@ struct ifname_slot {
 
 static struct ifname_slot cache[IFNAME_CACHE_ENTRIES];
 
-char *ifname_of_index_at(unsigned int ifindex, char *buf, unsigned long long now_ns)
+char *ifname_of_index_at(unsigned int ifindex, char *buf, unsigned long long now_ns,
+			 ifname_lookup_fn lookup)
 {
 	struct ifname_slot *slot = &cache[0];
 
@@ -30,7 +31,7 @@ char *ifname_of_index_at(unsigned int ifindex, char *buf, unsigned long long now
 	}
 	slot->ifindex = ifindex;
 	slot->at_ns = now_ns;
-	if (!if_indextoname(ifindex, slot->name))
+	if (!lookup(ifindex, slot->name))
 		slot->name[0] = '\0';
 found:
 	if (!slot->name[0])
@@ -41,7 +42,7 @@ found:
 
 char *ifname_of_index(unsigned int ifindex, char *buf)
 {
-	return ifname_of_index_at(ifindex, buf, monotonic_ns());
+	return ifname_of_index_at(ifindex, buf, monotonic_ns(), if_indextoname);
 }
 
 const char *ifname_label(int ifindex, char *buf)

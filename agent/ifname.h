@@ -19,7 +19,14 @@ char *ifname_of_index(unsigned int ifindex, char *buf);
 /* For a label: the interface's name, or its index in decimal when it has none (any more). */
 const char *ifname_label(int ifindex, char *buf);
 
-/* The same, with the time given (for tests): cached names younger than IFNAME_CACHE_NS are used. */
-char *ifname_of_index_at(unsigned int ifindex, char *buf, unsigned long long now_ns);
+/* How the cache asks the kernel: if_indextoname(), or a test's stand-in that renames at will. */
+typedef char *(*ifname_lookup_fn)(unsigned int ifindex, char *buf);
+
+/*
+ * The same, with the time and the lookup given (for tests): a name cached less than
+ * IFNAME_CACHE_NS before @now_ns is answered from the cache, else @lookup is asked.
+ */
+char *ifname_of_index_at(unsigned int ifindex, char *buf, unsigned long long now_ns,
+			 ifname_lookup_fn lookup);
 
 #endif /* SIPWATCH_IFNAME_H */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -40,7 +41,7 @@ static void test_cache_answers_like_the_kernel(void **state)
 
 	for (unsigned long long t = 1; t < 4 * SECOND; t += SECOND / 3) {
 		for (unsigned int i = 1; i < 3 * IFNAME_CACHE_ENTRIES; i++) {
-			char *got = ifname_of_index_at(i, buf, t);
+			char *got = ifname_of_index_at(i, buf, t, if_indextoname);
 			char *kernel = if_indextoname(i, want);
 
 			if (!kernel)
@@ -48,8 +49,61 @@ static void test_cache_answers_like_the_kernel(void **state)
 			else
 				assert_string_equal(got, want);
 		}
-		assert_string_equal(ifname_of_index_at(lo, buf, t), "lo");
+		assert_string_equal(ifname_of_index_at(lo, buf, t, if_indextoname), "lo");
 	}
+}
+
+/* A stand-in for the kernel: one interface that the test renames and deletes. */
+static struct {
+	unsigned int ifindex;
+	const char *name; /* NULL: no such interface */
+	int lookups;
+} kernel;
+
+static char *fake_indextoname(unsigned int ifindex, char *buf)
+{
+	kernel.lookups++;
+	if (ifindex != kernel.ifindex || !kernel.name)
+		return NULL;
+	snprintf(buf, IF_NAMESIZE, "%s", kernel.name);
+	return buf;
+}
+
+static const char *name_at(unsigned long long t, char *buf)
+{
+	return ifname_of_index_at(kernel.ifindex, buf, t, fake_indextoname);
+}
+
+/*
+ * What the cache is for: one question to the kernel per interface and second. A renamed interface
+ * keeps its old name for the rest of the second its name was learnt in and shows the new one
+ * after it; a deleted one likewise, and "no such interface" is remembered for a second too.
+ */
+static void test_cache_keeps_a_name_for_a_second(void **state)
+{
+	const unsigned long long t0 = 100 * SECOND, t1 = t0 + IFNAME_CACHE_NS;
+	char buf[IF_NAMESIZE];
+
+	/* an index and times no other test asks for */
+	kernel.ifindex = 4242;
+	kernel.name = "sip0";
+	kernel.lookups = 0;
+	assert_string_equal(name_at(t0, buf), "sip0");
+	assert_int_equal(kernel.lookups, 1);
+
+	kernel.name = "sip1"; /* renamed */
+	assert_string_equal(name_at(t0 + 1, buf), "sip0");
+	assert_string_equal(name_at(t1 - 1, buf), "sip0");
+	assert_int_equal(kernel.lookups, 1);
+	assert_string_equal(name_at(t1, buf), "sip1");
+	assert_int_equal(kernel.lookups, 2);
+
+	kernel.name = NULL; /* deleted */
+	assert_string_equal(name_at(t1 + IFNAME_CACHE_NS - 1, buf), "sip1");
+	assert_int_equal(kernel.lookups, 2);
+	assert_null(name_at(t1 + IFNAME_CACHE_NS, buf));
+	assert_null(name_at(t1 + 2 * IFNAME_CACHE_NS - 1, buf));
+	assert_int_equal(kernel.lookups, 3);
 }
 
 int main(void)
@@ -58,6 +112,7 @@ int main(void)
 	    cmocka_unit_test(test_loopback_by_index),
 	    cmocka_unit_test(test_no_such_interface),
 	    cmocka_unit_test(test_cache_answers_like_the_kernel),
+	    cmocka_unit_test(test_cache_keeps_a_name_for_a_second),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
