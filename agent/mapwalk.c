@@ -118,8 +118,7 @@ out:
 	return err;
 }
 
-static int walk(int fd, size_t key_size, size_t value_size, int nr_cpus, bool batches,
-		map_entry_fn fn, void *ctx)
+static int walk(int fd, size_t key_size, size_t value_size, int nr_cpus, map_entry_fn fn, void *ctx)
 {
 	struct walk w = {.key_size = key_size,
 			 .value_size = value_size,
@@ -138,7 +137,7 @@ static int walk(int fd, size_t key_size, size_t value_size, int nr_cpus, bool ba
 		err = -ENOMEM;
 		goto out;
 	}
-	err = batches ? walk_batched(&w) : -EOPNOTSUPP;
+	err = walk_batched(&w);
 	if (err == -EOPNOTSUPP)
 		err = walk_by_key(&w, fd, raw_size);
 out:
@@ -149,7 +148,7 @@ out:
 
 int map_for_each(int fd, size_t key_size, size_t value_size, map_entry_fn fn, void *ctx)
 {
-	return walk(fd, key_size, value_size, 0, true, fn, ctx);
+	return walk(fd, key_size, value_size, 0, fn, ctx);
 }
 
 int map_for_each_percpu_sum(int fd, size_t key_size, size_t value_size, map_entry_fn fn, void *ctx)
@@ -160,10 +159,5 @@ int map_for_each_percpu_sum(int fd, size_t key_size, size_t value_size, map_entr
 		return nr_cpus < 0 ? nr_cpus : -EINVAL;
 	if (value_size % 8)
 		return -EINVAL;
-	return walk(fd, key_size, value_size, nr_cpus, true, fn, ctx);
-}
-
-int map_for_each_by_key(int fd, size_t key_size, size_t value_size, map_entry_fn fn, void *ctx)
-{
-	return walk(fd, key_size, value_size, 0, false, fn, ctx);
+	return walk(fd, key_size, value_size, nr_cpus, fn, ctx);
 }

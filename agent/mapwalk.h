@@ -32,7 +32,4 @@ int map_for_each(int fd, size_t key_size, size_t value_size, map_entry_fn fn, vo
  */
 int map_for_each_percpu_sum(int fd, size_t key_size, size_t value_size, map_entry_fn fn, void *ctx);
 
-/* map_for_each() without batches: the walk it falls back to where the kernel refuses them. */
-int map_for_each_by_key(int fd, size_t key_size, size_t value_size, map_entry_fn fn, void *ctx);
-
 #endif /* SIPWATCH_MAPWALK_H */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * agent/mapwalk.c on real maps made here with bpf_map_create (hash, per-CPU hash, per-CPU array
- * of structs, an LRU hash larger than one batch, walked in batches and key by key): every entry
- * visited once with its value, per-CPU copies summed counter by counter, an early stop, an empty
- * map, and the size checks.
+ * of structs, an LRU hash larger than one batch, all walked in batches, and a device map, which
+ * the kernel does not walk in batches, walked key by key): every entry visited once with its
+ * value, per-CPU copies summed counter by counter, an early stop, an empty map, the size checks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
@@ -190,13 +191,66 @@ static void test_lru_hash_across_batches(void **state)
 			 N);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(times[i], 1);
-	/* and key by key, as on kernels that refuse batch lookups */
-	memset(times, 0, N * sizeof(int));
-	assert_int_equal(
-	    map_for_each_by_key(fd, sizeof(uint32_t), sizeof(uint64_t), note_index, times), N);
-	for (int i = 0; i < N; i++)
-		assert_int_equal(times[i], 1);
 	free(times);
+	close(fd);
+}
+
+struct key_walk {
+	uint32_t ifindex; /* the value of every entry */
+	int times[NR_KEYS];
+	int calls;
+	int stop_after; /* 0: never stop */
+};
+
+static bool note_devmap(const void *k, const void *v, void *ctx)
+{
+	uint32_t key = *(const uint32_t *)k;
+	struct key_walk *kw = ctx;
+
+	assert_int_equal(key % 1000, 7);
+	assert_true(key / 1000 < NR_KEYS);
+	assert_int_equal(*(const uint32_t *)v, kw->ifindex);
+	kw->times[key / 1000]++;
+	kw->calls++;
+	return !kw->stop_after || kw->calls < kw->stop_after;
+}
+
+/*
+ * The walk key by key, as on kernels that refuse batch lookups (before 5.6), through the same
+ * entry point: the kernel has no batch operations for a device map (checked first, so the test
+ * says so if it gains them), so map_for_each() must fall back to bpf_map_get_next_key() and a
+ * lookup per key, and still hand over every entry once with its value, or stop when told. A
+ * device map's values are interface indexes: every entry here is loopback.
+ */
+static void test_key_by_key_where_batches_are_refused(void **state)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_DEVMAP_HASH, NULL, sizeof(uint32_t), sizeof(uint32_t),
+				NR_KEYS, NULL);
+	uint32_t keys[NR_KEYS], values[NR_KEYS], count = NR_KEYS;
+	struct key_walk kw = {.ifindex = if_nametoindex("lo")};
+	__u64 token = 0;
+
+	assert_true(fd >= 0);
+	assert_true(kw.ifindex > 0);
+	for (uint32_t i = 0; i < NR_KEYS; i++) {
+		uint32_t key = i * 1000 + 7;
+
+		assert_int_equal(bpf_map_update_elem(fd, &key, &kw.ifindex, BPF_NOEXIST), 0);
+	}
+	if (!bpf_map_lookup_batch(fd, NULL, &token, keys, values, &count, NULL) || errno == ENOENT)
+		fail_msg(
+		    "the kernel walks a device map in batches now: pick a map type it does not");
+	assert_int_equal(map_for_each(fd, sizeof(uint32_t), sizeof(uint32_t), note_devmap, &kw),
+			 NR_KEYS);
+	assert_int_equal(kw.calls, NR_KEYS);
+	for (int i = 0; i < NR_KEYS; i++)
+		assert_int_equal(kw.times[i], 1);
+
+	memset(kw.times, 0, sizeof(kw.times));
+	kw.calls = 0;
+	kw.stop_after = 3;
+	assert_int_equal(map_for_each(fd, sizeof(uint32_t), sizeof(uint32_t), note_devmap, &kw), 3);
+	assert_int_equal(kw.calls, 3);
 	close(fd);
 }
 
@@ -220,6 +274,7 @@ int main(void)
 	    cmocka_unit_test(test_percpu_hash_sum),
 	    cmocka_unit_test(test_percpu_array_struct_sum),
 	    cmocka_unit_test(test_lru_hash_across_batches),
+	    cmocka_unit_test(test_key_by_key_where_batches_are_refused),
 	    cmocka_unit_test(test_bad_sizes),
 	};
 
