@@ -98,6 +98,20 @@ bool kernel_has_enum_value(struct agent *ag, const char *enum_name, const char *
 	return false;
 }
 
+bool kernel_has_function(struct agent *ag, const char *name)
+{
+	return ag->vmlinux_btf && btf__find_by_name_kind(ag->vmlinux_btf, name, BTF_KIND_FUNC) > 0;
+}
+
+const char *probe_name(const struct bpf_program *prog, char *buf, size_t len)
+{
+	const char *name = bpf_program__name(prog);
+	const char *variant = strstr(name, "___");
+
+	snprintf(buf, len, "%.*s", variant ? (int)(variant - name) : (int)strlen(name), name);
+	return buf;
+}
+
 /* tp_btf/<name>, raw_tp/<name>, tracepoint/<cat>/<name>: the tracepoint a program hooks, if any. */
 static const char *tracepoint_of(const struct bpf_program *prog)
 {
@@ -118,7 +132,8 @@ void probes_prepare_object(struct agent *ag, struct bpf_object *obj)
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program (prog, obj) {
-		const char *name = bpf_program__name(prog);
+		char buf[64];
+		const char *name = probe_name(prog, buf, sizeof(buf));
 		const char *tp = tracepoint_of(prog);
 		char reason[160];
 
@@ -145,16 +160,19 @@ void probes_object_failed(struct bpf_object *obj, int err)
 
 	snprintf(reason, sizeof(reason), "BPF object %s failed to load: %s", bpf_object__name(obj),
 		 strerror(-err));
-	bpf_object__for_each_program (prog, obj)
+	bpf_object__for_each_program (prog, obj) {
+		char name[64];
+
 		if (bpf_program__autoload(prog))
-			probe_report(bpf_program__name(prog), false, reason);
+			probe_report(probe_name(prog, name, sizeof(name)), false, reason);
+	}
 }
 
 void probes_track_program(const struct bpf_program *prog)
 {
 	if (nr_progs == MAX_TRACKED)
 		return;
-	snprintf(progs[nr_progs].name, sizeof(progs[nr_progs].name), "%s", bpf_program__name(prog));
+	probe_name(prog, progs[nr_progs].name, sizeof(progs[nr_progs].name));
 	progs[nr_progs].fd = bpf_program__fd(prog);
 	nr_progs++;
 }
@@ -178,23 +196,24 @@ int probes_attach_object(struct bpf_object *obj)
 
 	bpf_object__for_each_program (prog, obj) {
 		struct bpf_link *link;
-		char reason[160];
+		char reason[160], name[64];
 
 		if (!bpf_program__autoload(prog) || !attaches_by_itself(prog))
 			continue;
+		probe_name(prog, name, sizeof(name));
 		if (nr_links == MAX_TRACKED) {
-			probe_report(bpf_program__name(prog), false, "too many probes");
+			probe_report(name, false, "too many probes");
 			continue;
 		}
 		link = bpf_program__attach(prog);
 		if (!link) {
 			snprintf(reason, sizeof(reason), "attach failed: %s", strerror(errno));
-			probe_report(bpf_program__name(prog), false, reason);
+			probe_report(name, false, reason);
 			continue;
 		}
 		links[nr_links++] = link;
 		probes_track_program(prog);
-		probe_report(bpf_program__name(prog), true, NULL);
+		probe_report(name, true, NULL);
 		attached++;
 	}
 	return attached;

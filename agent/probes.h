@@ -20,6 +20,14 @@ bool probe_is_up(const char *probe);
 bool kernel_has_tracepoint(struct agent *ag, const char *name);
 /* Does the running kernel's BTF have @enum_name with @value_name? */
 bool kernel_has_enum_value(struct agent *ag, const char *enum_name, const char *value_name);
+/* Does the running kernel's BTF have kfunc (or any kernel function) @name? */
+bool kernel_has_function(struct agent *ag, const char *name);
+/*
+ * The probe a program reports as: its name up to "___". Variants of one hook for different
+ * kernels (the CO-RE flavour convention: "sendq_sys_enter___probe_read") are one probe to
+ * operators, to --probe.disable and in the metrics.
+ */
+const char *probe_name(const struct bpf_program *prog, char *buf, size_t len);
 
 /* Before load: switch off programs whose hook is missing or disabled by flag. */
 void probes_prepare_object(struct agent *ag, struct bpf_object *obj);

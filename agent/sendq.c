@@ -524,14 +524,14 @@ static void register_metrics(struct agent *ag)
 	    LABELS("proto", "port"));
 }
 
-static int sendq_start(struct agent *ag)
+/*
+ * Open and load the object with one of the two sys_enter programs: the one walking fd -> socket
+ * with direct loads (@direct, needs bpf_rdonly_cast) or with probe reads (see bpf/sendq.bpf.c).
+ */
+static int load(struct agent *ag, bool direct, struct bpf_program *iters[2])
 {
 	static const char *const iter_ctx[2] = {"bpf_iter__udp", "bpf_iter__tcp"};
-	struct bpf_program *iters[2];
-	int attached;
 
-	agent = ag;
-	register_metrics(ag);
 	skel = sendq_bpf__open();
 	if (!skel)
 		return -errno;
@@ -542,14 +542,40 @@ static int sendq_start(struct agent *ag)
 	skel->rodata->nr.sendto = SYS_sendto;
 	skel->rodata->nr.sendmsg = SYS_sendmsg;
 	skel->rodata->nr.sendmmsg = SYS_sendmmsg;
+	bpf_program__set_autoload(
+	    direct ? skel->progs.sendq_sys_enter___probe_read : skel->progs.sendq_sys_enter, false);
 	iters[0] = skel->progs.sendq_iter_udp;
 	iters[1] = skel->progs.sendq_iter_tcp;
 	for (int i = 0; i < 2; i++)
 		prepare_iterator(ag, iters[i], iter_ctx[i]);
-	attached =
-	    agent_load_skeleton(ag, skel->skeleton, on_event, NULL, &skel->bss->events_dropped);
+	return agent_load_skeleton(ag, skel->skeleton, on_event, NULL, &skel->bss->events_dropped);
+}
+
+static int sendq_start(struct agent *ag)
+{
+	bool direct = kernel_has_function(ag, "bpf_rdonly_cast");
+	const char *walk = direct ? "direct loads (bpf_rdonly_cast)"
+				  : "probe reads (this kernel has no bpf_rdonly_cast)";
+	struct bpf_program *iters[2];
+	int attached;
+
+	agent = ag;
+	register_metrics(ag);
+	attached = load(ag, direct, iters);
+	if (attached < 0 && direct) {
+		/* A kernel that lists the kfunc but refuses the program: the probe-read walk
+		 * does the same job, slower. */
+		log_msg(LOG_WARN,
+			"sendq: the direct-load send timing did not load (%s); "
+			"falling back to probe reads",
+			strerror(-attached));
+		sendq_bpf__destroy(skel);
+		walk = "probe reads (the direct-load program did not load)";
+		attached = load(ag, false, iters);
+	}
 	if (attached < 0)
 		return attached;
+	log_msg(LOG_INFO, "sendq: send calls are matched to their socket with %s", walk);
 	/* Iterators "attach" as links that create a fresh scan each time; keep our own ones. */
 	for (int i = 0; i < 2; i++) {
 		if (!bpf_program__autoload(iters[i]) || !probe_is_up(bpf_program__name(iters[i])))

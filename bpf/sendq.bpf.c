@@ -10,6 +10,15 @@
  * for more (task-local storage at enter, a per-CPU array slot at exit). sys_exit runs for every
  * syscall, so it first checks a global count of SIP send calls in flight and returns at once when
  * there are none.
+ *
+ * The walk runs on every send of every process (most of them RTP on a PBX), so its cost is the
+ * agent's cost. From the fd table on the pointers are plain ones the verifier cannot type, and
+ * reading through them takes a bpf_probe_read_kernel() call per step (tens of nanoseconds each,
+ * measured: see README, Benchmarks). Kernels with the bpf_rdonly_cast() kfunc (6.2+) let the
+ * program give such a pointer its BTF type and load through it directly (a fault-safe load, no
+ * call): sendq_sys_enter does that, sendq_sys_enter___probe_read is the same program with probe
+ * reads, and the agent loads the one the kernel supports (both report as probe
+ * "sendq_sys_enter").
  */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
@@ -51,12 +60,22 @@ static __always_inline bool is_send_syscall(long id)
 	       id == nr.sendmmsg;
 }
 
+/* 6.2+ (see the top of the file); weak, so that the object loads without it on older kernels. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/*
+ * @field of kernel object @ptr: a direct load when the program walks with BTF-typed pointers
+ * (@direct, a compile-time constant), else a CO-RE probe read.
+ */
+#define KERNEL_FIELD(direct, ptr, field) ((direct) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+
 /*
  * The struct sock behind file descriptor @fd of the current task, or NULL if it is no socket.
  * task -> files -> fdtable are loaded directly through BTF (no helper call); the fd array holds
- * plain pointers, so from there on it is CO-RE probe reads.
+ * plain pointers, so the slot takes one probe read, and from the file on it is direct loads
+ * through bpf_rdonly_cast() (@direct) or CO-RE probe reads.
  */
-static __always_inline struct sock *sock_of_fd(long fd)
+static __always_inline struct sock *sock_of_fd(long fd, const bool direct)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
@@ -69,6 +88,13 @@ static __always_inline struct sock *sock_of_fd(long fd)
 	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
+	if (direct) {
+		file = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
+		if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+			return NULL;
+		sock = bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
+		return sock->sk;
+	}
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -107,31 +133,41 @@ static __always_inline __u16 destination_port(struct pt_regs *regs, long id)
 
 /*
  * The order of the reads is the cost of a send on any other socket, which is most sends on a PBX
- * (RTP): the fd walk, then both ports in one read, and only a SIP port's socket pays for family,
- * protocol and namespace. The syscall arguments are loaded from the BTF-typed pt_regs directly
- * (x86: no helper call; other architectures read them with CO-RE).
+ * (RTP): the fd walk, then both ports, and only a SIP port's socket pays for family, protocol and
+ * namespace. The syscall arguments are loaded from the BTF-typed pt_regs directly (x86: no helper
+ * call; other architectures read them with CO-RE).
  */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sendq_sys_enter, struct pt_regs *regs, long id)
+static __always_inline int on_sys_enter(struct pt_regs *regs, long id, const bool direct)
 {
-	struct {
-		__be16 dport;
-		__u16 num;
-	} ports;
-	__u16 family, proto, port;
+	__u16 family, proto, port, dport;
 	struct sendq_call *call;
 	struct sock *sk;
+	struct net *net;
 	int idx;
 
 	if (!is_send_syscall(id))
 		return 0;
-	sk = sock_of_fd(PT_REGS_PARM1_SYSCALL(regs));
-	if (!sk || bpf_core_read(&ports, sizeof(ports), &sk->__sk_common.skc_portpair))
+	sk = sock_of_fd(PT_REGS_PARM1_SYSCALL(regs), direct);
+	if (!sk)
 		return 0;
-	port = ports.num;
+	if (direct) {
+		port = sk->__sk_common.skc_num;
+		dport = sk->__sk_common.skc_dport;
+	} else {
+		struct {
+			__be16 dport;
+			__u16 num;
+		} ports;
+
+		/* both in one read: skc_portpair */
+		if (bpf_core_read(&ports, sizeof(ports), &sk->__sk_common.skc_portpair))
+			return 0;
+		port = ports.num;
+		dport = ports.dport;
+	}
 	idx = sip_port_index(port);
 	if (idx < 0) {
-		port = bpf_ntohs(ports.dport);
+		port = bpf_ntohs(dport);
 		/* unconnected UDP (TCP has no unconnected send): the destination is in this
 		 * call's arguments */
 		if (!port)
@@ -140,11 +176,12 @@ int BPF_PROG(sendq_sys_enter, struct pt_regs *regs, long id)
 		if (idx < 0)
 			return 0;
 	}
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	proto = BPF_CORE_READ(sk, sk_protocol);
+	family = KERNEL_FIELD(direct, sk, __sk_common.skc_family);
+	proto = KERNEL_FIELD(direct, sk, sk_protocol);
+	net = KERNEL_FIELD(direct, sk, __sk_common.skc_net.net);
 	if ((family != SW_AF_INET && family != SW_AF_INET6) ||
 	    (proto != SENDQ_PROTO_UDP && proto != SENDQ_PROTO_TCP) ||
-	    !netns_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net)))
+	    !(cfg.all_netns || KERNEL_FIELD(direct, net, ns.inum) == cfg.netns_ino))
 		return 0;
 
 	call = bpf_task_storage_get(&sendq_calls, bpf_get_current_task_btf(), NULL,
@@ -161,6 +198,18 @@ int BPF_PROG(sendq_sys_enter, struct pt_regs *regs, long id)
 		__sync_fetch_and_add(&calls_in_flight, 1);
 	}
 	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sendq_sys_enter, struct pt_regs *regs, long id)
+{
+	return on_sys_enter(regs, id, true);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sendq_sys_enter___probe_read, struct pt_regs *regs, long id)
+{
+	return on_sys_enter(regs, id, false);
 }
 
 static __always_inline int error_class(long ret)

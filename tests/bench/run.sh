@@ -24,9 +24,13 @@ print("%.2f (%.2f … %.2f)" % (statistics.median(v), min(v), max(v)))' "$@"
 median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" | tee -a "$ROWS"; }
 
-send_ns() { # SRC_PORT: ns per 1 KB sendto from the pbx host to the peer
-	in_host pbx "$TOOLS/send_loop" --src-port "$1" --dst 10.99.0.2:40000 --count "$SENDS" --size 1024 |
-		sed -n 's/^ns_per_send=\([0-9.]*\).*/\1/p'
+# SRC_PORT: ns per 1 KB sendto from the pbx host to the peer. The loop is timed in 30 blocks and
+# the fastest block counts: a shared machine's bursts (another guest, the agent's own tick) land in
+# some blocks and not others, and the code's cost is what the unhindered blocks show (the spread
+# of whole-loop means between identical rounds was ±15 %).
+send_ns() {
+	in_host pbx "$TOOLS/send_loop" --src-port "$1" --dst 10.99.0.2:40000 --count "$SENDS" \
+		--size 1024 --blocks 30 | sed -n 's/.* block_min=\([0-9.]*\).*/\1/p'
 }
 
 # tracefs for bpftrace's tracepoints (not mounted on a fresh machine).
@@ -37,34 +41,45 @@ ensure_tracefs() {
 BPFTRACE_PROG='tracepoint:syscalls:sys_enter_sendto { @start[tid] = nsecs; }
 tracepoint:syscalls:sys_exit_sendto /@start[tid]/ { @ns = hist(nsecs - @start[tid]); delete(@start[tid]); }'
 
+# Send calls sipwatch timed on the SIP port (its histogram's count): proof it was on the path.
+timed_sends() { metric sipwatch_send_blocked_seconds_count 'proto="udp",port="5060"'; }
+
 bench_send_path() {
-	local sip=() nonsip=() bt=() a b c d e bt_pid sink
+	local sip=() nonsip=() bt=() a b c d e bt_pid sink before
 	ensure_tracefs
 	# A live peer that reads what it is sent (bounded in time; stopped below or on exit).
-	in_host peer "$TOOLS/udp_sink" --bind 10.99.0.2:40000 --seconds 540 >/dev/null &
-	sink=$!
-	bg_track "$sink"
+	host_bg peer "$TOOLS/udp_sink" --bind 10.99.0.2:40000 --seconds 540 >/dev/null
+	sink=$BG_PID
 	in_host pbx ping -c 1 -W 1 10.99.0.2 >/dev/null
 	for r in $(seq 1 "$ROUNDS"); do
 		a=$(send_ns 5060)
 		d=$(send_ns 40001)
 		agent_start --sip.ports=5060 >/dev/null || return 1
+		before=$(timed_sends)
 		b=$(send_ns 5060)
+		ge "$(timed_sends)" "$((${before:-0} + SENDS))" ||
+			{ echo "sipwatch timed $(timed_sends) sends, not the loop's $SENDS" >&2; return 1; }
 		c=$(send_ns 40001)
 		agent_stop
-		ip netns exec "$(ns_of pbx)" bpftrace -e "$BPFTRACE_PROG" >"$TEST_TMP/bpftrace.out" 2>&1 &
+		# Not through "ip netns exec": its private /sys has no tracefs, and bpftrace would not
+		# find the syscall tracepoints (they are host-wide anyway).
+		bpftrace -e "$BPFTRACE_PROG" >"$TEST_TMP/bpftrace.out" 2>&1 &
 		bt_pid=$!
-		wait_for 30 grep -q '^Attaching' "$TEST_TMP/bpftrace.out"
+		wait_for 30 grep -q '^Attaching' "$TEST_TMP/bpftrace.out" ||
+			{ echo "bpftrace did not attach: $(cat "$TEST_TMP/bpftrace.out")" >&2; return 1; }
 		sleep 1 # bpftrace prints "Attaching" before the probes are live
 		e=$(send_ns 5060)
 		kill -INT "$bt_pid"; wait "$bt_pid" 2>/dev/null
+		# its histogram, printed on exit, holds the loop's sends: proof it was on the path
+		grep -q '^@ns:' "$TEST_TMP/bpftrace.out" ||
+			{ echo "bpftrace timed no sends: $(cat "$TEST_TMP/bpftrace.out")" >&2; return 1; }
 		sip+=("$(python3 -c "print(($b / $a - 1) * 100)")")
 		nonsip+=("$(python3 -c "print(($c / $d - 1) * 100)")")
 		bt+=("$(python3 -c "print(($e / $a - 1) * 100)")")
 		echo "round $r: base $a ns, sipwatch $b ns; non-SIP base $d ns, sipwatch $c ns; bpftrace $e ns" >&2
 	done
 	pid_stop "$sink"
-	row "send path, SIP port (1 KB UDP sendto, $SENDS/round)" "% slower with sipwatch" "$(stats "${sip[@]}")" "≤ 5 %"
+	row "send path, SIP port (1 KB UDP sendto, $SENDS/round, fastest of 30 blocks)" "% slower with sipwatch" "$(stats "${sip[@]}")" "≤ 5 %"
 	row "send path, non-SIP port" "% slower with sipwatch" "$(stats "${nonsip[@]}")" "≤ 2 %"
 	row "send path, SIP port, bpftrace sendto-latency one-liner" "% slower with bpftrace" "$(stats "${bt[@]}")" "sipwatch ≤ half of this"
 }
@@ -94,8 +109,8 @@ bench_detection() {
 	for r in $(seq 1 "$ROUNDS"); do
 		in_host pbx ip neigh flush dev eth0 2>/dev/null
 		before=$(metric sipwatch_neigh_state_changes_total 'state="failed"')
-		in_host pbx ip -ts monitor neigh >"$TEST_TMP/monitor.$r" 2>&1 &
-		local mon=$!
+		host_bg pbx ip -ts monitor neigh >"$TEST_TMP/monitor.$r" 2>&1
+		local mon=$BG_PID
 		sleep 0.3
 		in_host pbx "$TOOLS/udp_spray" --first 10.99.0.3 --count 1 --rate 1 --src-port 5060 --dst-port 5060 >/dev/null
 		# Poll /metrics every 10 ms for the new failure (bounded: 10 s).
@@ -107,7 +122,7 @@ bench_detection() {
 			fi
 			sleep 0.01
 		done
-		kill "$mon" 2>/dev/null; wait "$mon" 2>/dev/null
+		pid_stop "$mon"
 		t_failed=$(grep -m1 'FAILED' "$TEST_TMP/monitor.$r" | sed -n 's/^\[\([^]]*\)\].*/\1/p')
 		t_log=$(grep 'incident=neigh_failed' "$AGENT_LOG" | tail -1 | sed -n 's/^ts=\([^ ]*\).*/\1/p')
 		[ -n "$t_failed" ] && [ -n "$t_log" ] && [ -n "$t_metric" ] || { echo "detection round $r incomplete" >&2; continue; }

@@ -28,12 +28,27 @@ declare -a BG_PIDS=() # background processes of the test, stopped by PID on exit
 
 ns_of() { echo "$NS_PREFIX-$1"; }
 in_host() { local h=$1; shift; ip netns exec "$(ns_of "$h")" "$@"; }
+# host_bg NAME CMD...: CMD in host NAME in the background, tracked; its PID in $BG_PID. Not
+# "in_host ... &": that backgrounds a subshell running the function, so $! would be the subshell
+# and stopping it would leave CMD running. Redirections given to host_bg apply to CMD.
+BG_PID=
+host_bg() {
+	local h=$1
+	shift
+	ip netns exec "$(ns_of "$h")" "$@" &
+	BG_PID=$!
+	bg_track "$BG_PID"
+}
 
 lan_cleanup() {
 	gc_thresh_restore
 	bg_stop
 	agent_stop >/dev/null 2>&1 || true
-	for h in "${HOSTS[@]}" br; do ip netns del "$(ns_of "$h")" 2>/dev/null || true; done
+	for h in "${HOSTS[@]}" br; do
+		# anything still running in a namespace of ours (ours by construction) goes with it
+		ip netns pids "$(ns_of "$h")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$(ns_of "$h")" 2>/dev/null || true
+	done
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TEST_TMP"
 }
 trap lan_cleanup EXIT

@@ -11,8 +11,8 @@ host_add phone 3
 host_add dead6 4
 
 MON=$TEST_TMP/monitor.log
-in_host pbx ip monitor neigh >"$MON" 2>&1 &
-MON_PID=$!
+host_bg pbx ip monitor neigh >"$MON" 2>&1
+MON_PID=$BG_PID
 stop_monitor() { kill "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null; }
 failed_lines() { grep -c "^$1 .*FAILED" "$MON" || true; }
 # burst HOST DEST:PORT COUNT: non-blocking UDP from port 5060; prints how many the kernel accepted.

@@ -22,10 +22,10 @@ ip -n "$(ns_of pbx)" route add 10.98.0.0/24 via 10.99.0.8
 
 MON=$TEST_TMP/monitor.log
 OMON=$TEST_TMP/other-monitor.log
-in_host pbx ip monitor neigh >"$MON" 2>&1 &
-MON_PID=$!
-in_host other ip monitor neigh >"$OMON" 2>&1 &
-OMON_PID=$!
+host_bg pbx ip monitor neigh >"$MON" 2>&1
+MON_PID=$BG_PID
+host_bg other ip monitor neigh >"$OMON" 2>&1
+OMON_PID=$BG_PID
 failed_lines() { grep -c "^$1 .*FAILED" "${2:-$MON}" || true; }
 # Every IPv4 FAILED transition the kernel announced in the PBX namespace.
 all_failed_v4() { grep -c '^10\.[0-9.]* .*FAILED' "$MON" || true; }

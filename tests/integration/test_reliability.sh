@@ -172,14 +172,14 @@ flags_before=$(neigh_flags pbx)
 hooks_before=$(hooks)
 pins_before=$(pins)
 # Traffic for the whole loop: pings and SIP-port UDP to the phone (bounded count and time).
-in_host pbx timeout 300 ping -q -i 0.2 -c 1500 10.99.0.2 >/dev/null 2>&1 &
-traffic=$!
-in_host pbx timeout 300 python3 -c '
+host_bg pbx timeout 300 ping -q -i 0.2 -c 1500 10.99.0.2 >/dev/null 2>&1
+traffic=$BG_PID
+host_bg pbx timeout 300 python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.99.0.1", 5060))
 for i in range(3000):
-    s.sendto(b"OPTIONS sip:phone SIP/2.0\r\n\r\n", ("10.99.0.2", 5060)); time.sleep(0.1)' >/dev/null 2>&1 &
-sip_traffic=$!
+    s.sendto(b"OPTIONS sip:phone SIP/2.0\r\n\r\n", ("10.99.0.2", 5060)); time.sleep(0.1)' >/dev/null 2>&1
+sip_traffic=$BG_PID
 extra=()
 "$SIPWATCH" --help | grep -q -- '--neigh.refresh=' && extra+=(--neigh.refresh=managed)
 "$SIPWATCH" --help | grep -q -- '--neigh.fail-fast' && extra+=(--neigh.fail-fast)
