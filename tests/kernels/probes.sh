@@ -20,3 +20,16 @@ while read -r probe up; do
 	fi
 	echo "PROBE $probe $up $reason"
 done <<<"$series"
+
+# Which fd -> socket walk sendq loaded (bpf/sendq.bpf.c): direct loads where the kernel's BTF has
+# the bpf_rdonly_cast kfunc, probe reads where it has not.
+walk=$(grep -o 'matched to their socket with [^"]*' "$AGENT_LOG" | tail -1)
+if bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null | grep -q "FUNC 'bpf_rdonly_cast'"; then
+	want="direct loads"
+else
+	want="probe reads"
+fi
+case $walk in
+*"$want"*) echo "PASS: sendq's send calls are $walk" ;;
+*) echo "FAIL: sendq should match send calls to sockets with $want; the agent logged: ${walk:-nothing}" ;;
+esac
