@@ -45,7 +45,7 @@ tracepoint:syscalls:sys_exit_sendto /@start[tid]/ { @ns = hist(nsecs - @start[ti
 timed_sends() { metric sipwatch_send_blocked_seconds_count 'proto="udp",port="5060"'; }
 
 bench_send_path() {
-	local sip=() nonsip=() bt=() a b c d e bt_pid sink before
+	local sip=() nonsip=() bt=() floor=() a b c d e f bt_pid floor_pid sink before
 	ensure_tracefs
 	# A live peer that reads what it is sent (bounded in time; stopped below or on exit).
 	host_bg peer "$TOOLS/udp_sink" --bind 10.99.0.2:40000 --seconds 540 >/dev/null
@@ -73,14 +73,23 @@ bench_send_path() {
 		# its histogram, printed on exit, holds the loop's sends: proof it was on the path
 		grep -q '^@ns:' "$TEST_TMP/bpftrace.out" ||
 			{ echo "bpftrace timed no sends: $(cat "$TEST_TMP/bpftrace.out")" >&2; return 1; }
+		# the hook's own cost: do-nothing programs on sys_enter/sys_exit
+		"$ROOT/$BUILD/bench/hook_floor" --seconds 60 >"$TEST_TMP/floor.out" 2>&1 &
+		floor_pid=$!
+		wait_for 10 grep -q '^attached' "$TEST_TMP/floor.out" ||
+			{ echo "hook_floor did not attach: $(cat "$TEST_TMP/floor.out")" >&2; return 1; }
+		f=$(send_ns 5060)
+		pid_stop "$floor_pid"
+		floor+=("$(python3 -c "print(($f / $a - 1) * 100)")")
 		sip+=("$(python3 -c "print(($b / $a - 1) * 100)")")
 		nonsip+=("$(python3 -c "print(($c / $d - 1) * 100)")")
 		bt+=("$(python3 -c "print(($e / $a - 1) * 100)")")
-		echo "round $r: base $a ns, sipwatch $b ns; non-SIP base $d ns, sipwatch $c ns; bpftrace $e ns" >&2
+		echo "round $r: base $a ns, sipwatch $b ns; non-SIP base $d ns, sipwatch $c ns; bpftrace $e ns; empty hooks $f ns" >&2
 	done
 	pid_stop "$sink"
 	row "send path, SIP port (1 KB UDP sendto, $SENDS/round, fastest of 30 blocks)" "% slower with sipwatch" "$(stats "${sip[@]}")" "≤ 5 %"
 	row "send path, non-SIP port" "% slower with sipwatch" "$(stats "${nonsip[@]}")" "≤ 2 %"
+	row "send path, SIP port, do-nothing programs on the same sys_enter/sys_exit hooks" "% slower" "$(stats "${floor[@]}")" "(the hook's floor)"
 	row "send path, SIP port, bpftrace sendto-latency one-liner" "% slower with bpftrace" "$(stats "${bt[@]}")" "sipwatch ≤ half of this"
 }
 
