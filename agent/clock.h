@@ -17,6 +17,12 @@ static inline uint64_t monotonic_ns(void)
 }
 
 /*
+ * How often at most a scrape rescans a whole kernel table (neighbour dump, socket iterators, TCP
+ * audit): tables of thousands of entries, and scrapes that come back to back share one scan.
+ */
+#define KERNEL_SCAN_MIN_NS (250ULL * 1000000ULL)
+
+/*
  * True at most once per @interval_ns (and the first time): for work a scrape would otherwise
  * repeat back to back, such as walking the kernel's socket tables. @last_ns is the caller's.
  */

@@ -841,17 +841,14 @@ static int rtnl_dump(uint16_t type, size_t hdrlen, mnl_cb_t cb, void *data)
 
 /*
  * sipwatch_neigh_entries and _table_limit from rtnetlink dumps of the neighbour tables, at most
- * every TABLE_DUMP_MIN_NS: a dump is the kernel's whole table (thousands of entries on a big
- * LAN), and scrapes that come back to back share one.
+ * every KERNEL_SCAN_MIN_NS (a dump is the kernel's whole table).
  */
-#define TABLE_DUMP_MIN_NS (250ULL * 1000000ULL)
-
 static void collect_table(void)
 {
 	static uint64_t dumped_ns;
 	struct dump_seen seen = {0};
 
-	if (!nl || !interval_elapsed(&dumped_ns, TABLE_DUMP_MIN_NS))
+	if (!nl || !interval_elapsed(&dumped_ns, KERNEL_SCAN_MIN_NS))
 		return;
 	metric_family_clear(entries);
 	if (rtnl_dump(RTM_GETNEIGH, sizeof(struct ndmsg), neigh_entry_cb, &seen))

@@ -257,16 +257,17 @@ void peers_with_next_hop(int ifindex, uint8_t family, const uint8_t *addr, peers
 }
 
 /*
- * The neighbour state that decides reachability. NUD_* values can combine flags; the entry's
- * state is one of them, so the lowest set bit names it.
+ * sipwatch_sip_peers{state} by index: 0 is "none" (no neighbour entry), then one per NUD bit,
+ * lowest first (SW_NUD_INCOMPLETE 0x01 … SW_NUD_PERMANENT 0x80), named by neigh_state_name().
  */
-/* The label values of sipwatch_sip_peers{state}: "none" (no neighbour entry), then one per NUD
- * bit, lowest first (SW_NUD_INCOMPLETE 0x01 … SW_NUD_PERMANENT 0x80). */
-static const char *const peer_states[] = {"none",  "incomplete", "reachable", "stale",	  "delay",
-					  "probe", "failed",	 "noarp",     "permanent"};
-#define NR_PEER_STATES (sizeof(peer_states) / sizeof(peer_states[0]))
+#define NR_PEER_STATES 9
 
-/* A state is one NUD bit; were there more, the lowest names it. */
+static uint8_t peer_state_nud(size_t index)
+{
+	return index ? (uint8_t)(1u << (index - 1)) : SW_NUD_NONE;
+}
+
+/* NUD_* values can combine flags; the entry's state is one of them, so the lowest bit names it. */
 static size_t peer_state_index(const struct sip_peer *p)
 {
 	if (!p->has_neigh || !(p->nud_state & 0xff))
@@ -276,7 +277,7 @@ static size_t peer_state_index(const struct sip_peer *p)
 
 const char *peer_state_name(const struct sip_peer *p)
 {
-	return peer_states[peer_state_index(p)];
+	return neigh_state_name(peer_state_nud(peer_state_index(p)));
 }
 
 bool peer_unreachable(const struct sip_peer *p)
@@ -325,7 +326,8 @@ void peers_collect_metrics(uint32_t max_series)
 			   1);
 	}
 	for (size_t k = 0; k < NR_PEER_STATES; k++)
-		metric_set(peers_by_state, LABELS(peer_states[k]), by_state[k]);
+		metric_set(peers_by_state, LABELS(neigh_state_name(peer_state_nud(k))),
+			   by_state[k]);
 }
 
 static void json_age(struct strbuf *out, const char *name, uint64_t ts, uint64_t now_ns)

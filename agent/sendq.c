@@ -338,11 +338,9 @@ static void set_held(uint8_t proto, uint16_t port, uint64_t bytes, void *ctx)
 
 /*
  * Scan every SIP socket of the namespace and rebuild the send-buffer gauges, at most every
- * SOCKET_SAMPLE_MIN_NS: the socket iterators walk the kernel's whole TCP and UDP hash tables
- * (262 144 TCP buckets on a 24 GiB host), and scrapes that come back to back share one scan.
+ * KERNEL_SCAN_MIN_NS: the socket iterators walk the kernel's whole TCP and UDP hash tables
+ * (262 144 TCP buckets on a 24 GiB host).
  */
-#define SOCKET_SAMPLE_MIN_NS (250ULL * 1000000ULL)
-
 static void sample_sockets(struct agent *ag)
 {
 	static uint64_t sampled_ns;
@@ -350,7 +348,7 @@ static void sample_sockets(struct agent *ag)
 	char port[8];
 	int n;
 
-	if (!interval_elapsed(&sampled_ns, SOCKET_SAMPLE_MIN_NS))
+	if (!interval_elapsed(&sampled_ns, KERNEL_SCAN_MIN_NS))
 		return;
 	nr_socks = 0;
 	for (int i = 0; i < 2; i++) {

@@ -308,17 +308,14 @@ static int run_audit(void)
 
 /*
  * sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan, rerun at most
- * every AUDIT_MIN_INTERVAL_NS: the iterator walks the kernel's whole TCP hash table, and scrapes
- * that come back to back share one scan.
+ * every KERNEL_SCAN_MIN_NS (the iterator walks the kernel's whole TCP hash table).
  */
-#define AUDIT_MIN_INTERVAL_NS (250ULL * 1000000ULL)
-
 static void collect_audit(struct agent *ag)
 {
 	static uint64_t audited_ns;
 	static int audit_err;
 
-	if (interval_elapsed(&audited_ns, AUDIT_MIN_INTERVAL_NS))
+	if (interval_elapsed(&audited_ns, KERNEL_SCAN_MIN_NS))
 		audit_err = run_audit();
 	metric_family_clear(connections);
 	metric_family_clear(detection);
