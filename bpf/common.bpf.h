@@ -40,10 +40,16 @@ static __always_inline __u32 net_ino(const struct net *net)
 	return BPF_CORE_READ(net, ns.inum);
 }
 
-/* True when @net is a namespace the agent was told to observe. */
+/* True when namespace inode @ino is one the agent was told to observe. */
+static __always_inline bool netns_ino_wanted(__u32 ino)
+{
+	return cfg.all_netns || ino == cfg.netns_ino;
+}
+
+/* The same for @net, read with CO-RE. */
 static __always_inline bool netns_wanted(const struct net *net)
 {
-	return cfg.all_netns || net_ino(net) == cfg.netns_ino;
+	return netns_ino_wanted(net_ino(net));
 }
 
 static __always_inline bool is_sip_port(__u16 port)

@@ -181,7 +181,7 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id, const boo
 	net = KERNEL_FIELD(direct, sk, __sk_common.skc_net.net);
 	if ((family != SW_AF_INET && family != SW_AF_INET6) ||
 	    (proto != SENDQ_PROTO_UDP && proto != SENDQ_PROTO_TCP) ||
-	    !(cfg.all_netns || KERNEL_FIELD(direct, net, ns.inum) == cfg.netns_ino))
+	    !netns_ino_wanted(KERNEL_FIELD(direct, net, ns.inum)))
 		return 0;
 
 	call = bpf_task_storage_get(&sendq_calls, bpf_get_current_task_btf(), NULL,

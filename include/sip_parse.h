@@ -93,6 +93,13 @@ static __always_inline int sip_match_nocase(const __u8 *w, __u32 off, const char
 /* The length of a method token given as a string literal. */
 #define SIP_METHOD_LEN(token) (sizeof(token) - 1)
 
+/* What a payload that is no SIP start line, keepalive or STUN message counts as. */
+static __always_inline int sip_unparsed(__u32 transport)
+{
+	return transport == SIP_TRANSPORT_TCP ? SIP_UNPARSED_TCP_MIDSTREAM
+					      : SIP_UNPARSED_UDP_NOT_SIP;
+}
+
 /* The method of a request line whose token is @tok bytes at @off, or SIP_REQ_OTHER. */
 static __always_inline int sip_method(const __u8 *w, __u32 off, __u32 tok)
 {
@@ -215,8 +222,7 @@ static __always_inline int sip_start_line(const __u8 *w, __u32 n, __u32 payload_
 	    sip_uri_ok(w, off + tok + 1, n))
 		return sip_method(w, off, tok);
 unparsed:
-	return transport == SIP_TRANSPORT_TCP ? SIP_UNPARSED_TCP_MIDSTREAM
-					      : SIP_UNPARSED_UDP_NOT_SIP;
+	return sip_unparsed(transport);
 }
 
 /*
@@ -252,8 +258,7 @@ static __always_inline int sip_classify_with(const struct sip_window *win, __u32
 			return SIP_KA_STUN_REQUEST;
 		if (type == 0x0101 || type == 0x0111)
 			return SIP_KA_STUN_RESPONSE;
-		return transport == SIP_TRANSPORT_TCP ? SIP_UNPARSED_TCP_MIDSTREAM
-						      : SIP_UNPARSED_UDP_NOT_SIP;
+		return sip_unparsed(transport);
 	}
 	if (transport == SIP_TRANSPORT_TCP && n >= 5 && w[0] >= 0x14 && w[0] <= 0x17 &&
 	    w[1] == 0x03)
