@@ -4,6 +4,7 @@
 #include "webconfig.h"
 
 #include "refresh.h"
+#include "sendq_abi.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -171,6 +172,30 @@ static int parse_duration_ns(uint64_t *dst, const char *v, double limit_ns, cons
 static int parse_stall_threshold(struct config *cfg, const char *v, char *err, size_t errlen)
 {
 	return parse_duration_ns(&cfg->stall_threshold_ns, v, 3600e9, "1h", err, errlen);
+}
+
+static const char *const stall_hook_names[SENDQ_NR_RUNGS] = {
+    [SENDQ_RUNG_AUTO] = "auto",
+    [SENDQ_RUNG_FENTRY] = "fentry",
+    [SENDQ_RUNG_TRACEPOINT] = "tracepoint",
+    [SENDQ_RUNG_SYSCALLS] = "syscalls",
+};
+
+const char *stall_hook_name(int hook)
+{
+	return hook >= 0 && hook < SENDQ_NR_RUNGS ? stall_hook_names[hook] : "unknown";
+}
+
+static int parse_stall_hook(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	for (int rung = 0; rung < SENDQ_NR_RUNGS; rung++) {
+		if (!strcmp(v, stall_hook_names[rung])) {
+			cfg->stall_hook = rung;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "expected auto, fentry, tracepoint or syscalls, got \"%s\"", v);
+	return -1;
 }
 
 static int parse_neigh_refresh(struct config *cfg, const char *v, char *err, size_t errlen)
@@ -389,6 +414,14 @@ const struct option_def option_table[] = {
      "A send call on a SIP socket that spends this long in the kernel counts as a stall and "
      "logs a send_stall incident (units us, ms, s).",
      parse_stall_threshold},
+    {"stall.hook", "HOOK", "auto",
+     "How send calls on SIP sockets are timed. fentry: fentry/fexit on inet_sendmsg and "
+     "inet6_sendmsg, the exact time of each send (kernels that allow BPF tracing programs). "
+     "tracepoint: tp_btf sock_send_length plus sched_switch, the time a send slept waiting "
+     "(6.3+). auto: fentry, else tracepoint; the hooks run on socket sends and context switches "
+     "only. syscalls: raw sys_enter/sys_exit, which puts every system call of every process on "
+     "the kernel's slow path (measured 1.6-1.7x on getppid and read): never chosen by auto.",
+     parse_stall_hook},
     {"neigh.incident-interval", "SECONDS", "60",
      "Log identical neighbour-failure incidents (same interface and address) at most once per "
      "this many seconds (0: every one); the rest are counted.",

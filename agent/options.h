@@ -26,6 +26,7 @@ struct config {
 	bool bpf_stats;
 	char probe_disable[512];     /* comma-separated probe names not to attach */
 	uint64_t stall_threshold_ns; /* --stall.threshold: a send call this slow is a stall */
+	int stall_hook;		     /* --stall.hook: enum sendq_rung (include/sendq_abi.h) */
 	unsigned int neigh_incident_interval; /* seconds between identical neigh incident lines */
 	int neigh_refresh;		      /* enum refresh_mode (agent/refresh.h) */
 	uint64_t neigh_refresh_window_ms;     /* a SIP peer active this recently is a candidate */
@@ -62,6 +63,8 @@ enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };
 enum options_result options_parse(struct config *cfg, int argc, char **argv);
 void options_usage(FILE *out);
 bool config_is_sip_port(const struct config *cfg, uint16_t port);
+/* "auto", "fentry", "tracepoint", "syscalls": --stall.hook's values (enum sendq_rung). */
+const char *stall_hook_name(int hook);
 /* Is probe @name listed in --probe.disable? */
 bool config_probe_disabled(const struct config *cfg, const char *name);
 

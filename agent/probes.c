@@ -103,6 +103,35 @@ bool kernel_has_function(struct agent *ag, const char *name)
 	return ag->vmlinux_btf && btf__find_by_name_kind(ag->vmlinux_btf, name, BTF_KIND_FUNC) > 0;
 }
 
+int kernel_can_attach_fentry(struct agent *ag, const char *func)
+{
+	/* r0 = 0; exit */
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	struct bpf_prog_load_opts opts = {.sz = sizeof(opts),
+					  .expected_attach_type = BPF_TRACE_FENTRY};
+	int id, prog, link, err = 0;
+
+	id = ag->vmlinux_btf ? btf__find_by_name_kind(ag->vmlinux_btf, func, BTF_KIND_FUNC) : -1;
+	if (id <= 0)
+		return -ENOENT;
+	opts.attach_btf_id = (__u32)id;
+	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "sw_can_fentry", "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), &opts);
+	if (prog < 0)
+		return -errno;
+	/* the way libbpf attaches fentry programs (5.5+): a raw tracepoint link without a name */
+	link = bpf_raw_tracepoint_open(NULL, prog);
+	if (link < 0)
+		err = -errno;
+	else
+		close(link);
+	close(prog);
+	return err;
+}
+
 const char *probe_name(const struct bpf_program *prog, char *buf, size_t len)
 {
 	const char *name = bpf_program__name(prog);

@@ -23,6 +23,12 @@ bool kernel_has_enum_value(struct agent *ag, const char *enum_name, const char *
 /* Does the running kernel's BTF have kfunc (or any kernel function) @name? */
 bool kernel_has_function(struct agent *ag, const char *name);
 /*
+ * Can a fentry program attach to kernel function @func here? Loads and attaches a do-nothing one
+ * for a moment: kernels can refuse BPF trampolines at either step (EPERM under some lockdown and
+ * hardening settings). 0, or a negative errno (-ENOENT: no such function in the BTF).
+ */
+int kernel_can_attach_fentry(struct agent *ag, const char *func);
+/*
  * The probe a program reports as: its name up to "___". Variants of one hook for different
  * kernels (the CO-RE flavour convention: "sendq_sys_enter___probe_read") are one probe to
  * operators, to --probe.disable and in the metrics.

@@ -494,8 +494,12 @@ static void register_metrics(struct agent *ag)
 		bucket_bounds_s[i] = (double)bounds_us[i] / 1e6;
 	blocked = metrics_histogram(
 	    ag->reg, "sipwatch_send_blocked_seconds",
-	    "Time each send call (sendto, sendmsg, sendmmsg, write, writev) on a SIP socket spent "
-	    "in the kernel, waiting for send-buffer space included.",
+	    "Time each send on a SIP socket was blocked (sendmmsg: each message). With "
+	    "--stall.hook=fentry the whole time in the kernel's inet send; with tracepoint the "
+	    "time "
+	    "the sender slept inside the send, waiting for send-buffer space (0 if it never "
+	    "slept); "
+	    "with syscalls the whole system call.",
 	    LABELS("proto", "port"), bucket_bounds_s, SENDQ_NR_BOUNDS);
 	stalls = metrics_counter(ag->reg, "sipwatch_send_stalls_total",
 				 "Send calls on SIP sockets that took at least --stall.threshold.",
@@ -522,13 +526,51 @@ static void register_metrics(struct agent *ag)
 	    LABELS("proto", "port"));
 }
 
-/*
- * Open and load the object with one of the two sys_enter programs: the one walking fd -> socket
- * with direct loads (@direct, needs bpf_rdonly_cast) or with probe reads (see bpf/sendq.bpf.c).
+/* The programs of each way of timing sends (bpf/sendq.bpf.c); the rest of the object always loads.
  */
-static int load(struct agent *ag, bool direct, struct bpf_program *iters[2])
+static void rung_programs(struct sendq_bpf *obj, int rung, bool direct, struct bpf_program **out,
+			  int *n)
+{
+	*n = 0;
+	switch (rung) {
+	case SENDQ_RUNG_FENTRY:
+		out[(*n)++] = obj->progs.sendq_fentry_inet_sendmsg;
+		out[(*n)++] = obj->progs.sendq_fexit_inet_sendmsg;
+		out[(*n)++] = obj->progs.sendq_fentry_inet6_sendmsg;
+		out[(*n)++] = obj->progs.sendq_fexit_inet6_sendmsg;
+		break;
+	case SENDQ_RUNG_TRACEPOINT:
+		out[(*n)++] = obj->progs.sendq_sock_send_length;
+		out[(*n)++] = obj->progs.sendq_sched_switch;
+		break;
+	case SENDQ_RUNG_SYSCALLS:
+		out[(*n)++] =
+		    direct ? obj->progs.sendq_sys_enter : obj->progs.sendq_sys_enter___probe_read;
+		out[(*n)++] = obj->progs.sendq_sys_exit;
+		break;
+	}
+}
+
+#define MAX_RUNG_PROGS 4
+
+static bool is_rung_program(const struct bpf_program *prog, struct bpf_program **rung_progs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (rung_progs[i] == prog)
+			return true;
+	return false;
+}
+
+/*
+ * Open and load the object with the programs of @rung (SENDQ_RUNG_AUTO: none, the iterators only).
+ * For the syscalls rung @direct picks the sys_enter that walks fd -> socket with direct loads
+ * (bpf_rdonly_cast) over the probe-read one.
+ */
+static int load(struct agent *ag, int rung, bool direct, struct bpf_program *iters[2])
 {
 	static const char *const iter_ctx[2] = {"bpf_iter__udp", "bpf_iter__tcp"};
+	struct bpf_program *wanted[MAX_RUNG_PROGS], *prog;
+	int nr_wanted;
 
 	skel = sendq_bpf__open();
 	if (!skel)
@@ -540,40 +582,166 @@ static int load(struct agent *ag, bool direct, struct bpf_program *iters[2])
 	skel->rodata->nr.sendto = SYS_sendto;
 	skel->rodata->nr.sendmsg = SYS_sendmsg;
 	skel->rodata->nr.sendmmsg = SYS_sendmmsg;
-	bpf_program__set_autoload(
-	    direct ? skel->progs.sendq_sys_enter___probe_read : skel->progs.sendq_sys_enter, false);
 	iters[0] = skel->progs.sendq_iter_udp;
 	iters[1] = skel->progs.sendq_iter_tcp;
+	rung_programs(skel, rung, direct, wanted, &nr_wanted);
+	bpf_object__for_each_program (prog, skel->obj)
+		if (prog != iters[0] && prog != iters[1])
+			bpf_program__set_autoload(prog, is_rung_program(prog, wanted, nr_wanted));
 	for (int i = 0; i < 2; i++)
 		prepare_iterator(ag, iters[i], iter_ctx[i]);
 	return agent_load_skeleton(ag, skel->skeleton, on_event, NULL, &skel->bss->events_dropped);
 }
 
+/*
+ * Why @rung cannot time sends on this kernel (written to @why), or NULL if it can. Asked of the
+ * running kernel (BTF, and a trial attach for fentry), never of its version.
+ */
+static const char *rung_unavailable(struct agent *ag, int rung, char *why, size_t len)
+{
+	static const char *const fentry_funcs[] = {"inet_sendmsg", "inet6_sendmsg"};
+	static const char *const tracepoints[SENDQ_NR_RUNGS][2] = {
+	    [SENDQ_RUNG_TRACEPOINT] = {"sock_send_length", "sched_switch"},
+	    [SENDQ_RUNG_SYSCALLS] = {"sys_enter", "sys_exit"},
+	};
+	struct bpf_program *progs[MAX_RUNG_PROGS];
+	struct sendq_bpf *names = sendq_bpf__open(); /* the programs' names are the probes' */
+	bool disabled = false;
+	char name[64];
+	int n;
+
+	if (!names) {
+		snprintf(why, len, "cannot open the BPF object: %s", strerror(errno));
+		return why;
+	}
+	rung_programs(names, rung, true, progs, &n);
+	for (int i = 0; i < n && !disabled; i++)
+		disabled =
+		    config_probe_disabled(&ag->cfg, probe_name(progs[i], name, sizeof(name)));
+	sendq_bpf__destroy(names);
+	if (disabled) {
+		snprintf(why, len, "%s is disabled by --probe.disable", name);
+		return why;
+	}
+	if (rung == SENDQ_RUNG_FENTRY) {
+		for (size_t i = 0; i < 2; i++) {
+			int err = kernel_can_attach_fentry(ag, fentry_funcs[i]);
+
+			if (err) {
+				snprintf(why, len, "the kernel refuses fentry on %s: %s",
+					 fentry_funcs[i], strerror(-err));
+				return why;
+			}
+		}
+		return NULL;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!kernel_has_tracepoint(ag, tracepoints[rung][i])) {
+			snprintf(why, len, "this kernel has no tracepoint %s",
+				 tracepoints[rung][i]);
+			return why;
+		}
+	}
+	if (rung == SENDQ_RUNG_TRACEPOINT && !kernel_has_function(ag, "bpf_rdonly_cast")) {
+		snprintf(why, len, "this kernel has no bpf_rdonly_cast kfunc (fd -> socket walk)");
+		return why;
+	}
+	return NULL;
+}
+
+static bool rung_attached(int rung, bool direct);
+
+/*
+ * Load the object with @rung's programs attached, or say why not (in @why). The syscalls rung
+ * tries the direct-load walk first (@direct) and falls back to probe reads on a kernel that lists
+ * the kfunc but refuses the program.
+ */
+static const char *load_rung(struct agent *ag, int rung, bool *direct, struct bpf_program *iters[2],
+			     char *why, size_t len)
+{
+	for (;;) {
+		int err = load(ag, rung, *direct, iters);
+
+		if (err >= 0 && rung_attached(rung, *direct))
+			return NULL;
+		snprintf(why, len, "%s", err < 0 ? strerror(-err) : "a program did not attach");
+		sendq_bpf__destroy(skel);
+		skel = NULL;
+		if (rung != SENDQ_RUNG_SYSCALLS || !*direct)
+			return why;
+		*direct = false;
+	}
+}
+
+static bool rung_attached(int rung, bool direct)
+{
+	struct bpf_program *progs[MAX_RUNG_PROGS];
+	char name[64];
+	int n;
+
+	rung_programs(skel, rung, direct, progs, &n);
+	for (int i = 0; i < n; i++)
+		if (!probe_is_up(probe_name(progs[i], name, sizeof(name))))
+			return false;
+	return true;
+}
+
+/*
+ * Load the object with the best way of timing sends this kernel allows (see bpf/sendq.bpf.c):
+ * --stall.hook's rung, or for auto fentry then tracepoint. The rung in use is reported as probe
+ * "send_timing:<rung>"; with none, probe "send_timing" is 0 and the iterators load alone.
+ */
+static int load_best_rung(struct agent *ag, struct bpf_program *iters[2])
+{
+	int ladder[2] = {ag->cfg.stall_hook, -1}, err;
+	bool direct = kernel_has_function(ag, "bpf_rdonly_cast");
+	char why[200], probe[48], reasons[400] = "";
+
+	if (ag->cfg.stall_hook == SENDQ_RUNG_AUTO) {
+		ladder[0] = SENDQ_RUNG_FENTRY;
+		ladder[1] = SENDQ_RUNG_TRACEPOINT;
+	}
+	if (config_probe_disabled(&ag->cfg, "send_timing")) {
+		ladder[0] = ladder[1] = -1;
+		snprintf(reasons, sizeof(reasons), "disabled by --probe.disable");
+	}
+	for (int i = 0; i < 2 && ladder[i] >= 0; i++) {
+		int rung = ladder[i];
+		const char *no = rung_unavailable(ag, rung, why, sizeof(why));
+
+		if (!no)
+			no = load_rung(ag, rung, &direct, iters, why, sizeof(why));
+		if (!no) {
+			snprintf(probe, sizeof(probe), "send_timing:%s", stall_hook_name(rung));
+			probe_report(probe, true, NULL);
+			log_msg(LOG_INFO,
+				"sendq: send calls on SIP sockets are timed with the %s hooks%s",
+				stall_hook_name(rung),
+				rung != SENDQ_RUNG_SYSCALLS ? ""
+				: direct		    ? " (fd -> socket by direct loads)"
+							    : " (fd -> socket by probe reads)");
+			return 0;
+		}
+		log_msg(LOG_INFO, "sendq: cannot time sends with the %s hooks: %s",
+			stall_hook_name(rung), no);
+		snprintf(reasons + strlen(reasons), sizeof(reasons) - strlen(reasons), "%s%s: %s",
+			 reasons[0] ? "; " : "", stall_hook_name(rung), no);
+	}
+	probe_report("send_timing", false, reasons);
+	err = load(ag, SENDQ_RUNG_AUTO, direct, iters);
+	return err < 0 ? err : 0;
+}
+
 static int sendq_start(struct agent *ag)
 {
-	bool direct = kernel_has_function(ag, "bpf_rdonly_cast");
-	const char *walk = direct ? "direct loads (bpf_rdonly_cast)"
-				  : "probe reads (this kernel has no bpf_rdonly_cast)";
 	struct bpf_program *iters[2];
-	int attached;
+	int err;
 
 	agent = ag;
 	register_metrics(ag);
-	attached = load(ag, direct, iters);
-	if (attached < 0 && direct) {
-		/* A kernel that lists the kfunc but refuses the program: the probe-read walk
-		 * does the same job, slower. */
-		log_msg(LOG_WARN,
-			"sendq: the direct-load send timing did not load (%s); "
-			"falling back to probe reads",
-			strerror(-attached));
-		sendq_bpf__destroy(skel);
-		walk = "probe reads (the direct-load program did not load)";
-		attached = load(ag, false, iters);
-	}
-	if (attached < 0)
-		return attached;
-	log_msg(LOG_INFO, "sendq: send calls are matched to their socket with %s", walk);
+	err = load_best_rung(ag, iters);
+	if (err < 0)
+		return err;
 	/* Iterators "attach" as links that create a fresh scan each time; keep our own ones. */
 	for (int i = 0; i < 2; i++) {
 		if (!bpf_program__autoload(iters[i]) || !probe_is_up(bpf_program__name(iters[i])))

@@ -55,15 +55,31 @@ struct sendq_stats {
 	__u64 errors[SENDQ_NR_ERRORS];
 };
 
-/* A send call on a SIP socket in progress: task-local storage of the calling thread. */
+/*
+ * A send on a SIP socket in progress, per thread (bpf/sendq.bpf.c's sendq_calls). At most
+ * SENDQ_MAX_CALLS threads are tracked at once: the map is preallocated (the sched_switch hook may
+ * not allocate) and LRU (an entry whose end was never seen is evicted, not leaked).
+ */
+#define SENDQ_MAX_CALLS 4096
+
 struct sendq_call {
-	__u64 start_ns;
-	__u64 sk; /* struct sock * */
+	__u64 start_ns;	 /* fentry, syscalls: the call's start; tracepoint: its first sleep */
+	__u64 sk;	 /* struct sock * */
+	__u64 asleep_ns; /* tracepoint: when the current sleep began; 0 while the thread runs */
+	__u64 slept_ns;	 /* tracepoint: the sleeps of this send so far */
 	__u16 port;
 	__u8 proto;
 	__u8 slot;
-	__u8 active; /* set at sys_enter, cleared at sys_exit */
-	__u8 pad[3];
+	__u8 pad[4];
+};
+
+/* How send calls are timed: the hooks of bpf/sendq.bpf.c the agent loads (--stall.hook). */
+enum sendq_rung {
+	SENDQ_RUNG_AUTO,       /* fentry where the kernel allows it, else tracepoint */
+	SENDQ_RUNG_FENTRY,     /* fentry/fexit on inet_sendmsg, inet6_sendmsg */
+	SENDQ_RUNG_TRACEPOINT, /* tp_btf sock_send_length + sched_switch (6.3+) */
+	SENDQ_RUNG_SYSCALLS,   /* raw sys_enter/sys_exit: costs every system call of the host */
+	SENDQ_NR_RUNGS,
 };
 
 /* Ring-buffer record: a send call that took at least the stall threshold. */

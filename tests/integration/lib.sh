@@ -149,10 +149,13 @@ agent_url() { echo "http://127.0.0.1:$AGENT_PORT${1:-/metrics}"; }
 scrape() { in_host "$AGENT_NS" curl -sf --max-time 5 "$(agent_url "${1:-/metrics}")"; }
 
 # agent_start [FLAGS...]: run sipwatch in the pbx namespace (or $AGENT_HOST) and wait until it serves.
+# SIPWATCH_EXTRA_ARGS: flags added to every agent of the test (test_sendq_rungs.sh forces one way
+# of timing sends with it).
 agent_start() {
 	AGENT_NS=${AGENT_HOST:-pbx}
 	# ip netns exec execs sipwatch, so $! is the agent's own pid.
-	ip netns exec "$(ns_of "$AGENT_NS")" "$SIPWATCH" "$@" >"$AGENT_LOG" 2>&1 &
+	# shellcheck disable=SC2086 # SIPWATCH_EXTRA_ARGS is a list of flags
+	ip netns exec "$(ns_of "$AGENT_NS")" "$SIPWATCH" "$@" ${SIPWATCH_EXTRA_ARGS:-} >"$AGENT_LOG" 2>&1 &
 	AGENT_PID=$!
 	if ! wait_for 20 scrape /metrics; then
 		echo "agent did not start; its log:" >&2

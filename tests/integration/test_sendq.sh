@@ -12,7 +12,8 @@ host_add live 4
 
 # 5060: the stalled blocking sender; 5062: non-blocking; 5064: healthy; 5066: remote-port match.
 agent_start --sip.ports=5060,5062,5064,5066 || { echo "FAIL: agent starts"; exit 1; }
-check "send-path probes up" eq "$(metric sipwatch_probe_up 'probe="sendq_')" 4
+check "send timing: one rung attached" eq "$(metric sipwatch_probe_up 'probe="send_timing:')" 1
+check "socket iterators up" eq "$(metric sipwatch_probe_up 'probe="sendq_iter_')" 2
 
 bucket() { metric sipwatch_send_blocked_seconds_bucket "$1,le=\"$2\""; }
 count() { metric sipwatch_send_blocked_seconds_count "$1"; }

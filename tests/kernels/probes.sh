@@ -21,16 +21,20 @@ while read -r probe up; do
 	echo "PROBE $probe $up $reason"
 done <<<"$series"
 
-# Which fd -> socket walk sendq loaded (bpf/sendq.bpf.c): direct loads where the kernel has the
-# bpf_rdonly_cast kfunc, probe reads where it has not. Asked of kallsyms, not of the agent's way
-# (its BTF): in the 6.12 guest a "bpftool btf dump" check found no kfunc the agent found and used.
-walk=$(grep -o 'matched to their socket with [^"]*' "$AGENT_LOG" | tail -1)
-if grep -qw bpf_rdonly_cast /proc/kallsyms; then
-	want="direct loads"
+# Which way of timing sends "auto" chose (bpf/sendq.bpf.c): fentry where the kernel lets tracing
+# programs attach, else the sock_send_length + sched_switch tracepoints. Asked of bpftrace (its own
+# kfunc feature check, and tracefs), not of the agent's way.
+mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+if timeout 60 bpftrace -e 'kfunc:inet_sendmsg { } BEGIN { exit(); }' >/dev/null 2>&1; then
+	want=fentry
+elif [ -d /sys/kernel/tracing/events/sock/sock_send_length ]; then
+	want=tracepoint
 else
-	want="probe reads"
+	want=none
 fi
-case $walk in
-*"$want"*) echo "PASS: sendq's send calls are $walk" ;;
-*) echo "FAIL: sendq should match send calls to sockets with $want; the agent logged: ${walk:-nothing}" ;;
-esac
+rung=$(sed -n 's/^send_timing:\([a-z]*\) 1$/\1/p' <<<"$series")
+if [ "${rung:-none}" = "$want" ]; then
+	echo "PASS: send calls are timed with the ${rung:-no} hooks, as bpftrace's checks say this kernel allows"
+else
+	echo "FAIL: send calls should be timed with the $want hooks; the agent uses ${rung:-none}: $(grep -o 'cannot time sends[^"]*' "$AGENT_LOG" | tr '\n' ' ')"
+fi

@@ -16,7 +16,7 @@ GUEST_TESTS=(
 	bpf
 	tests/integration/test_foundation.sh
 	tests/integration/test_neigh.sh
-	tests/integration/test_sendq_tcp.sh
+	tests/integration/test_sendq_rungs.sh
 	tests/integration/test_tcp_timeouts.sh
 	tests/kernels/test_neigh_table_full.sh
 )
