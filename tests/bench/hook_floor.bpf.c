@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The floor under sipwatch's send timing: programs on the same raw_syscalls hooks that do
- * nothing. What they cost a send is the hook's (the syscall slow path, two program dispatches),
- * which any timing of send calls at the syscall boundary pays.
+ * The floor under sipwatch's send timing on kernels without BPF trampolines (the "tracepoint"
+ * rung of bpf/sendq.bpf.c): programs on the same hooks that do nothing. What they cost a send, a
+ * context switch or any other system call is the hooks' own (the tracepoint's dispatch to a BPF
+ * program), which any timing of sends at these hooks pays.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -10,14 +11,15 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(floor_sys_enter, struct pt_regs *regs, long id)
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(floor_sock_send_length, struct sock *sk, int ret, int flags)
 {
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(floor_sys_exit, struct pt_regs *regs, long ret)
+SEC("tp_btf/sched_switch")
+int BPF_PROG(floor_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
 {
 	return 0;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hook_floor: attach the do-nothing sys_enter/sys_exit programs of hook_floor.bpf.c, print
+ * hook_floor: attach the do-nothing sock_send_length/sched_switch programs of hook_floor.bpf.c, print
  * "attached", and hold them until SIGTERM/SIGINT or --seconds (default 60) have passed.
  */
 #include <signal.h>

@@ -44,8 +44,27 @@ tracepoint:syscalls:sys_exit_sendto /@start[tid]/ { @ns = hist(nsecs - @start[ti
 # Send calls sipwatch timed on the SIP port (its histogram's count): proof it was on the path.
 timed_sends() { metric sipwatch_send_blocked_seconds_count 'proto="udp",port="5060"'; }
 
+# CALL: ns per call (getppid, 1-byte read) or per round trip (pingpong: two processes blocking in
+# turn, two context switches a side) of a process outside the test namespaces, fastest of 30 blocks.
+sys_ns() {
+	local count=3000000
+	[ "$1" = pingpong ] && count=100000
+	"$TOOLS/syscall_loop" --call "$1" --count "$count" --blocks 30 | sed -n 's/.*block_min=\([0-9.]*\).*/\1/p'
+}
+
+# pct NEW BASE: how much slower NEW is than BASE, in %.
+pct() { python3 -c "print(($1 / $2 - 1) * 100)"; }
+
+# The way sipwatch times sends on this kernel ("auto"), as the agent reports it.
+agent_rung() { scrape /metrics | sed -n 's/^sipwatch_probe_up{probe="send_timing:\([a-z]*\)"} 1$/\1/p'; }
+
+# Every round measures, alternately: nothing attached; sipwatch with its default hooks; the
+# bpftrace one-liner; do-nothing programs on the tracepoint rung's hooks (their floor); sipwatch
+# with --stall.hook=syscalls (the hooks it used before, for comparison). Each loop: a SIP send, a
+# non-SIP send, getppid, read and a context-switch ping-pong where it says what a hook costs.
 bench_send_path() {
-	local sip=() nonsip=() bt=() floor=() a b c d e f bt_pid floor_pid sink before
+	local sip=() nonsip=() bt=() floor=() gp=() rd=() pp=() floor_gp=() floor_pp=() sc_gp=() sc_sip=()
+	local a b c d e f g0 g1 r0 r1 p0 p1 fg fp g2 s2 bt_pid floor_pid sink before rung=
 	ensure_tracefs
 	# A live peer that reads what it is sent (bounded in time; stopped below or on exit).
 	host_bg peer "$TOOLS/udp_sink" --bind 10.99.0.2:40000 --seconds 540 >/dev/null
@@ -54,12 +73,19 @@ bench_send_path() {
 	for r in $(seq 1 "$ROUNDS"); do
 		a=$(send_ns 5060)
 		d=$(send_ns 40001)
+		g0=$(sys_ns getppid)
+		r0=$(sys_ns read)
+		p0=$(sys_ns pingpong)
 		agent_start --sip.ports=5060 >/dev/null || return 1
+		rung=$(agent_rung)
 		before=$(timed_sends)
 		b=$(send_ns 5060)
 		ge "$(timed_sends)" "$((${before:-0} + SENDS))" ||
 			{ echo "sipwatch timed $(timed_sends) sends, not the loop's $SENDS" >&2; return 1; }
 		c=$(send_ns 40001)
+		g1=$(sys_ns getppid)
+		r1=$(sys_ns read)
+		p1=$(sys_ns pingpong)
 		agent_stop
 		# Not through "ip netns exec": its private /sys has no tracefs, and bpftrace would not
 		# find the syscall tracepoints (they are host-wide anyway).
@@ -73,24 +99,42 @@ bench_send_path() {
 		# its histogram, printed on exit, holds the loop's sends: proof it was on the path
 		grep -q '^@ns:' "$TEST_TMP/bpftrace.out" ||
 			{ echo "bpftrace timed no sends: $(cat "$TEST_TMP/bpftrace.out")" >&2; return 1; }
-		# the hook's own cost: do-nothing programs on sys_enter/sys_exit
+		# the hooks' own cost: do-nothing programs on sock_send_length/sched_switch
 		"$ROOT/$BUILD/bench/hook_floor" --seconds 60 >"$TEST_TMP/floor.out" 2>&1 &
 		floor_pid=$!
 		wait_for 10 grep -q '^attached' "$TEST_TMP/floor.out" ||
 			{ echo "hook_floor did not attach: $(cat "$TEST_TMP/floor.out")" >&2; return 1; }
 		f=$(send_ns 5060)
+		fg=$(sys_ns getppid)
+		fp=$(sys_ns pingpong)
 		pid_stop "$floor_pid"
-		floor+=("$(python3 -c "print(($f / $a - 1) * 100)")")
-		sip+=("$(python3 -c "print(($b / $a - 1) * 100)")")
-		nonsip+=("$(python3 -c "print(($c / $d - 1) * 100)")")
-		bt+=("$(python3 -c "print(($e / $a - 1) * 100)")")
-		echo "round $r: base $a ns, sipwatch $b ns; non-SIP base $d ns, sipwatch $c ns; bpftrace $e ns; empty hooks $f ns" >&2
+		# what the raw syscall hooks cost (--stall.hook=syscalls, the hooks of sipwatch 95104de)
+		agent_start --sip.ports=5060 --stall.hook=syscalls >/dev/null || return 1
+		s2=$(send_ns 5060)
+		g2=$(sys_ns getppid)
+		agent_stop
+		sip+=("$(pct "$b" "$a")")
+		nonsip+=("$(pct "$c" "$d")")
+		gp+=("$(pct "$g1" "$g0")")
+		rd+=("$(pct "$r1" "$r0")")
+		pp+=("$(pct "$p1" "$p0")")
+		bt+=("$(pct "$e" "$a")")
+		floor+=("$(pct "$f" "$a")")
+		floor_gp+=("$(pct "$fg" "$g0")")
+		floor_pp+=("$(pct "$fp" "$p0")")
+		sc_sip+=("$(pct "$s2" "$a")")
+		sc_gp+=("$(pct "$g2" "$g0")")
+		echo "round $r: SIP send $a -> $b ns (bpftrace $e, floor $f, syscalls rung $s2); non-SIP $d -> $c ns; getppid $g0 -> $g1 ns (floor $fg, syscalls rung $g2); read $r0 -> $r1 ns; ping-pong $p0 -> $p1 ns (floor $fp)" >&2
 	done
 	pid_stop "$sink"
+	row "cheap system call: getppid() (no socket), sipwatch's $rung hooks" "% slower with sipwatch" "$(stats "${gp[@]}")" "≤ 1 %"
+	row "cheap system call: 1-byte read() of /dev/zero" "% slower with sipwatch" "$(stats "${rd[@]}")" "≤ 1 %"
+	row "context switches: pipe ping-pong between two processes (per round trip)" "% slower with sipwatch" "$(stats "${pp[@]}")" ""
 	row "send path, SIP port (1 KB UDP sendto, $SENDS/round, fastest of 30 blocks)" "% slower with sipwatch" "$(stats "${sip[@]}")" "≤ 5 %"
 	row "send path, non-SIP port" "% slower with sipwatch" "$(stats "${nonsip[@]}")" "≤ 2 %"
-	row "send path, SIP port, do-nothing programs on the same sys_enter/sys_exit hooks" "% slower" "$(stats "${floor[@]}")" "(the hook's floor)"
 	row "send path, SIP port, bpftrace sendto-latency one-liner" "% slower with bpftrace" "$(stats "${bt[@]}")" "sipwatch ≤ half of this"
+	row "do-nothing programs on sock_send_length + sched_switch: SIP send / getppid / ping-pong" "% slower" "$(stats "${floor[@]}") / $(stats "${floor_gp[@]}") / $(stats "${floor_pp[@]}")" "(the hooks' floor)"
+	row "--stall.hook=syscalls (raw sys_enter/sys_exit): SIP send / getppid" "% slower" "$(stats "${sc_sip[@]}") / $(stats "${sc_gp[@]}")" "(why it is opt-in)"
 }
 
 # Bytes of BPF map memory the agent holds: the memlock of every map fd.
