@@ -20,8 +20,10 @@ for tool in dpkg-buildpackage dh lintian help2man systemd-analyze git; do
 		exit 1
 	fi
 done
-state=$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null)
-if [ -n "$state" ] && [ "$state" != not-installed ]; then
+# pkg_state: installed, config-files, half-installed...; not-installed also when dpkg forgot it.
+pkg_state() { local s; s=$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null); echo "${s:-not-installed}"; }
+state=$(pkg_state)
+if [ "$state" != not-installed ]; then
 	echo "FAIL: package $PKG is already on this host ($state): this test does not touch it"
 	exit 1
 fi
@@ -44,12 +46,15 @@ dpkg_wait() {
 }
 
 deb_cleanup() {
-	if [ "$OURS" = 1 ] && [ "$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null)" != not-installed ]; then
+	if [ "$OURS" = 1 ] && [ "$(pkg_state)" != not-installed ]; then
 		dpkg_wait --purge "$PKG" || echo "FAIL: cleanup: dpkg --purge $PKG failed"
 	fi
 	lan_cleanup
 }
 trap deb_cleanup EXIT
+# A timeout (tests/run.sh) or ^C ends the test through the EXIT trap: the package is purged.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # The repository as it is now, working tree included, in a clone of its own.
 if ! git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
@@ -189,8 +194,7 @@ check "dpkg -L lists the binary, unit, conffile and dashboards" bash -c \
 	'for f in /usr/sbin/sipwatch /lib/systemd/system/sipwatch.service /etc/default/sipwatch /usr/share/sipwatch/dashboards/alerts.yml; do grep -qxF "$f" "$1" || exit 1; done' \
 	_ "$installed"
 if dpkg_wait --purge "$PKG"; then echo "PASS: dpkg --purge"; else echo "FAIL: dpkg --purge $PKG"; fi
-check "dpkg knows nothing of $PKG after the purge" \
-	[ "$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null)" = not-installed ]
+check "dpkg knows nothing of $PKG after the purge" [ "$(pkg_state)" = not-installed ]
 left=$(while IFS= read -r p; do
 	grep -qxF "$p" "$before" && continue
 	if [ -e "$p" ] || [ -L "$p" ]; then echo "$p"; fi
