@@ -10,6 +10,8 @@
 # It refuses to run where a sipwatch package is already installed, and purges its own on exit.
 source "$(dirname "$0")/lib.sh"
 
+# The builds below are make invocations of their own, whatever make ran this test (make test VERSION=...).
+unset MAKEFLAGS MFLAGS MAKELEVEL
 PKG=sipwatch
 SRC=$TEST_TMP/src
 OURS=0 # 1 once this test has (or may have) installed the package: the exit trap purges it
