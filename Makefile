@@ -190,8 +190,8 @@ install: $(BUILD)/sipwatch
 DEB_DIR    := $(BUILD)/deb
 DEB_SRC    := $(DEB_DIR)/sipwatch-$(VERSION)
 DEB_JOBS   ?= 2
-DEB_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
-DEB_DATE   := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+DEB_COMMIT  = $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+DEB_DATE    = $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 deb:
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_SRC)
