@@ -6,12 +6,29 @@
 #   make test-kernels  the bpf + integration tests in QEMU guests on Debian's 6.1 and 6.12 kernels
 #   make lint       clang-format check + cppcheck
 #   make install    PREFIX/DESTDIR honoured
+#   make deb        Debian package $(BUILD)/deb/sipwatch_<version>_<arch>.deb (debian/, dpkg-buildpackage)
+#   make version    print the version `sipwatch --version` and the package carry
 #   make clean      remove $(BUILD)/ (the tree is left as checked out)
 
 BUILD      ?= build
 PREFIX     ?= /usr/local
 DESTDIR    ?=
-VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+# The one version: `sipwatch --version`, build_info and the Debian package all carry it. It must be
+# a valid Debian version (starts with a digit, no '-' in a native package) and grow commit by commit:
+#   tag v1.2.0 on HEAD            -> 1.2.0            (v1.2.0-rc1 -> 1.2.0~rc1, sorting before 1.2.0)
+#   5 commits after tag v1.2.0    -> 1.2.0+git5.<hash>
+#   no tag                        -> $(BASE_VERSION)+git<commits in history>.<hash>
+#   uncommitted changes           -> the above + .dirty;  no git at all -> $(BASE_VERSION)
+BASE_VERSION := 0.1.0
+ifndef VERSION
+VERSION    := $(shell d=$$(git describe --tags --long --always --dirty --match 'v[0-9]*' 2>/dev/null); \
+	case "$$d" in \
+	('') echo $(BASE_VERSION) ;; \
+	(v[0-9]*) echo "$$d" | sed -e 's/^v//' -e 's/-dirty$$/.dirty/' -e 's/-0-g[0-9a-f]*//' \
+		-e 's/-\([0-9]*\)-g\([0-9a-f]*\)/+git\1.\2/' -e 's/-/~/g' ;; \
+	(*) echo "$(BASE_VERSION)+git$$(git rev-list --count HEAD).$$d" | sed 's/-dirty$$/.dirty/' ;; \
+	esac)
+endif
 
 CC         ?= gcc
 CLANG      ?= clang
@@ -47,7 +64,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 LINT_SRCS  := $(wildcard agent/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/bpf/*.[ch] tests/tools/*.c)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test test-asan soak test-kernels unit bpftests bench lint install clean tools
+.PHONY: all deps run test test-asan soak test-kernels unit bpftests bench lint install deb version clean tools
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -70,7 +87,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h) $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # The status page is embedded with .incbin (agent/status.c): rebuild when the page changes.
 $(BUILD)/agent/status.o $(BUILD)/asan/agent/status.o: agent/status.html
@@ -81,8 +98,9 @@ $(BUILD)/asan/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h) $(wildcard inc
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
+# CPPFLAGS and LDFLAGS: empty here, the hardening flags (dpkg-buildflags) in the Debian package.
 $(BUILD)/sipwatch: $(AGENT_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 tools: $(TOOL_BINS)
 $(BUILD)/tools/%: tests/tools/%.c
@@ -165,6 +183,31 @@ install: $(BUILD)/sipwatch
 	install -D -m 0644 agent/sipwatch.default $(DESTDIR)/etc/default/sipwatch
 	install -d $(DESTDIR)$(PREFIX)/share/sipwatch/dashboards
 	install -m 0644 dashboards/* $(DESTDIR)$(PREFIX)/share/sipwatch/dashboards/
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree under $(DEB_DIR) (the
+# checkout stays clean, so `git describe --dirty` and VERSION do not change under the build).
+# debian/changelog is written here: its version is VERSION, which debian/rules compiles in.
+DEB_DIR    := $(BUILD)/deb
+DEB_SRC    := $(DEB_DIR)/sipwatch-$(VERSION)
+DEB_JOBS   ?= 2
+DEB_COMMIT  = $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+DEB_DATE    = $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	tar -c --exclude-vcs --exclude=./build --exclude='./build-*' --exclude=./$(BUILD) . | \
+		tar -x -C $(DEB_SRC)
+	{ printf 'sipwatch (%s) unstable; urgency=medium\n\n' '$(VERSION)'; \
+	  printf '  * Built by make deb from %s.\n\n' '$(if $(DEB_COMMIT),git commit $(DEB_COMMIT)$(if $(filter %.dirty,$(VERSION)), with uncommitted changes),a tree without git)'; \
+	  printf ' -- %s  %s\n' "$$(sed -n 's/^Maintainer: //p' debian/control)" "$$(date -R -u -d @$(DEB_DATE))"; \
+	} > $(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -J$(DEB_JOBS)
+	lintian --fail-on error $(DEB_DIR)/sipwatch_$(VERSION)_*.deb
+	@ls $(DEB_DIR)/sipwatch_$(VERSION)_*.deb
+
+# The version this tree builds (what `sipwatch --version` prints and the package carries).
+version:
+	@echo $(VERSION)
 
 clean:
 	rm -rf $(BUILD) build-asan
