@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,6 +562,17 @@ static bool is_rung_program(const struct bpf_program *prog, struct bpf_program *
 	return false;
 }
 
+static void set_rodata(struct sendq_bpf *obj, const struct agent *ag)
+{
+	obj->rodata->cfg = ag->bpf_cfg;
+	obj->rodata->stall_threshold_ns = ag->cfg.stall_threshold_ns;
+	obj->rodata->nr.write = SYS_write;
+	obj->rodata->nr.writev = SYS_writev;
+	obj->rodata->nr.sendto = SYS_sendto;
+	obj->rodata->nr.sendmsg = SYS_sendmsg;
+	obj->rodata->nr.sendmmsg = SYS_sendmmsg;
+}
+
 /*
  * Open and load the object with the programs of @rung (SENDQ_RUNG_AUTO: none, the iterators only).
  * For the syscalls rung @direct picks the sys_enter that walks fd -> socket with direct loads
@@ -575,13 +587,7 @@ static int load(struct agent *ag, int rung, bool direct, struct bpf_program *ite
 	skel = sendq_bpf__open();
 	if (!skel)
 		return -errno;
-	skel->rodata->cfg = ag->bpf_cfg;
-	skel->rodata->stall_threshold_ns = ag->cfg.stall_threshold_ns;
-	skel->rodata->nr.write = SYS_write;
-	skel->rodata->nr.writev = SYS_writev;
-	skel->rodata->nr.sendto = SYS_sendto;
-	skel->rodata->nr.sendmsg = SYS_sendmsg;
-	skel->rodata->nr.sendmmsg = SYS_sendmmsg;
+	set_rodata(skel, ag);
 	iters[0] = skel->progs.sendq_iter_udp;
 	iters[1] = skel->progs.sendq_iter_tcp;
 	rung_programs(skel, rung, direct, wanted, &nr_wanted);
@@ -649,28 +655,72 @@ static const char *rung_unavailable(struct agent *ag, int rung, char *why, size_
 	return NULL;
 }
 
-static bool rung_attached(int rung, bool direct);
+/*
+ * Load @rung's programs alone and attach them for a moment: a rung is chosen only if all of them
+ * load and attach, before anything (ring buffer, probes) is registered for the real object.
+ * NULL, or why not (in @why).
+ */
+static const char *rung_trial(struct agent *ag, int rung, bool direct, char *why, size_t len)
+{
+	struct bpf_program *progs[MAX_RUNG_PROGS], *prog;
+	struct bpf_link *links[MAX_RUNG_PROGS] = {};
+	struct sendq_bpf *trial = sendq_bpf__open();
+	const char *no = NULL;
+	int n, err;
+
+	if (!trial) {
+		snprintf(why, len, "cannot open the BPF object: %s", strerror(errno));
+		return why;
+	}
+	set_rodata(trial, ag);
+	rung_programs(trial, rung, direct, progs, &n);
+	bpf_object__for_each_program (prog, trial->obj)
+		bpf_program__set_autoload(prog, is_rung_program(prog, progs, n));
+	err = sendq_bpf__load(trial);
+	if (err) {
+		snprintf(why, len, "the programs do not load: %s", strerror(-err));
+		no = why;
+	}
+	for (int i = 0; !no && i < n; i++) {
+		links[i] = bpf_program__attach(progs[i]);
+		if (!links[i]) {
+			snprintf(why, len, "%s does not attach: %s", bpf_program__name(progs[i]),
+				 strerror(errno));
+			no = why;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		bpf_link__destroy(links[i]);
+	sendq_bpf__destroy(trial);
+	return no;
+}
 
 /*
- * Load the object with @rung's programs attached, or say why not (in @why). The syscalls rung
- * tries the direct-load walk first (@direct) and falls back to probe reads on a kernel that lists
- * the kfunc but refuses the program.
+ * Load the object with @rung's programs, once a trial of them alone went through. The syscalls
+ * rung tries the direct-load walk first (@direct), and the probe-read one on a kernel that lists
+ * the kfunc but refuses the program. NULL, or why not (in @why).
  */
 static const char *load_rung(struct agent *ag, int rung, bool *direct, struct bpf_program *iters[2],
 			     char *why, size_t len)
 {
-	for (;;) {
-		int err = load(ag, rung, *direct, iters);
+	const char *no = rung_trial(ag, rung, *direct, why, len);
+	int err;
 
-		if (err >= 0 && rung_attached(rung, *direct))
-			return NULL;
-		snprintf(why, len, "%s", err < 0 ? strerror(-err) : "a program did not attach");
+	if (no && rung == SENDQ_RUNG_SYSCALLS && *direct) {
+		*direct = false;
+		no = rung_trial(ag, rung, false, why, len);
+	}
+	if (no)
+		return no;
+	/* a failed object load registers nothing: safe to destroy and go on */
+	err = load(ag, rung, *direct, iters);
+	if (err < 0) {
 		sendq_bpf__destroy(skel);
 		skel = NULL;
-		if (rung != SENDQ_RUNG_SYSCALLS || !*direct)
-			return why;
-		*direct = false;
+		snprintf(why, len, "%s", strerror(-err));
+		return why;
 	}
+	return NULL;
 }
 
 static bool rung_attached(int rung, bool direct)
@@ -712,8 +762,10 @@ static int load_best_rung(struct agent *ag, struct bpf_program *iters[2])
 		if (!no)
 			no = load_rung(ag, rung, &direct, iters, why, sizeof(why));
 		if (!no) {
+			/* a program that attached in the trial and not now reports itself down */
 			snprintf(probe, sizeof(probe), "send_timing:%s", stall_hook_name(rung));
-			probe_report(probe, true, NULL);
+			probe_report(probe, rung_attached(rung, direct),
+				     "a program of this rung did not attach");
 			log_msg(LOG_INFO,
 				"sendq: send calls on SIP sockets are timed with the %s hooks%s",
 				stall_hook_name(rung),
@@ -794,10 +846,61 @@ static void sendq_collect(struct agent *ag)
 	sample_sockets(ag);
 }
 
+#define MAX_SWEPT 256
+
+struct dead_calls {
+	uint32_t tid[MAX_SWEPT];
+	bool asleep[MAX_SWEPT];
+	int n;
+};
+
+static bool note_dead_thread(const void *key, const void *value, void *ctx)
+{
+	struct dead_calls *d = ctx;
+	const struct sendq_call *call = value;
+	uint32_t tid = *(const uint32_t *)key;
+
+	if (d->n == MAX_SWEPT)
+		return false;
+	/* thread ids are those of the initial PID namespace, as the agent's own */
+	if (kill((pid_t)tid, 0) == 0 || errno != ESRCH)
+		return true;
+	d->tid[d->n] = tid;
+	d->asleep[d->n] = call->asleep_ns != 0;
+	d->n++;
+	return true;
+}
+
+/*
+ * Entries of sendq_calls whose thread no longer exists (it died inside a send on a SIP socket, or
+ * its send slept before reaching the socket, failed, and the thread then exited) are removed, and
+ * the counters the hooks skip their lookups by are lowered with them: without this a leaked
+ * "asleep" entry would cost every context switch of the host a hash lookup for good.
+ */
+static void sweep_calls(void)
+{
+	int fd = bpf_map__fd(skel->maps.sendq_calls);
+	struct dead_calls d = {.n = 0};
+
+	map_for_each(fd, sizeof(uint32_t), sizeof(struct sendq_call), note_dead_thread, &d);
+	for (int i = 0; i < d.n; i++) {
+		if (bpf_map_delete_elem(fd, &d.tid[i]))
+			continue;
+		/* the .bss is shared memory: an atomic op here is one with the programs' */
+		__atomic_fetch_sub(&skel->bss->calls_in_flight, 1, __ATOMIC_SEQ_CST);
+		if (d.asleep[i])
+			__atomic_fetch_sub(&skel->bss->sleepers, 1, __ATOMIC_SEQ_CST);
+	}
+	if (d.n)
+		log_msg(LOG_DEBUG, "sendq: removed %d send(s) of threads that exited", d.n);
+}
+
 static void sendq_tick(struct agent *ag)
 {
-	if (skel)
-		sample_sockets(ag);
+	if (!skel)
+		return;
+	sample_sockets(ag);
+	sweep_calls();
 }
 
 static void sendq_stop(struct agent *ag)

@@ -28,13 +28,24 @@
 #include <bpf/bpf_endian.h>
 #include "sendq_abi.h"
 
-#define S_IFMT	     00170000
-#define S_IFSOCK     0140000
-#define PF_KTHREAD   0x00200000
-#define TASK_RUNNING 0
+#define S_IFMT	   00170000
+#define S_IFSOCK   0140000
+#define PF_KTHREAD 0x00200000
+/* prev_state bits (include/linux/sched.h) */
+#define TASK_INTERRUPTIBLE   0x0001
+#define TASK_UNINTERRUPTIBLE 0x0002
+#define TASK_STOPPED_BITS    0x000c /* __TASK_STOPPED | __TASK_TRACED */
+#define TASK_FROZEN	     0x8000
+#define ENOSYS		     38
 
+/*
+ * The system call a task is in, from its user registers. On x86 orig_ax is the syscall number only
+ * while ax is -ENOSYS (set at syscall entry, replaced by the return value): that excludes a user
+ * page fault (orig_ax holds its error code, 0x14 = __NR_writev) and a task that sleeps after its
+ * send returned (ptrace or signal stops, memcg throttling on the way back to user space).
+ */
 #if defined(__TARGET_ARCH_x86)
-#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#define SYSCALL_NR(regs) ((regs)->ax == (unsigned long)-ENOSYS ? (long)(regs)->orig_ax : -1L)
 #elif defined(__TARGET_ARCH_arm64)
 #define SYSCALL_NR(regs) ((regs)->syscallno)
 #else
@@ -46,13 +57,14 @@ const volatile __u64 stall_threshold_ns = 500000000ULL;
 
 /*
  * The send on a SIP socket each thread is in (key: thread id), created where the send is first
- * seen (fentry, sys_enter, or the first sleep) and deleted where it ends. A preallocated LRU hash:
- * the sched_switch hook runs under the run-queue lock, where nothing may allocate, and an entry
- * whose end was never seen (a send that slept before it reached the socket and then failed) is
- * evicted instead of filling the map.
+ * seen (fentry, sys_enter, or the first sleep) and deleted where it ends. A preallocated hash: the
+ * sched_switch hook runs under the run-queue lock, where nothing may allocate. Not LRU: its
+ * per-CPU free lists would evict live entries early on hosts with many CPUs. An entry whose end is
+ * never seen (a thread that died inside a send, or a send that slept before it reached the socket
+ * and then failed) is removed by the agent's sweep (agent/sendq.c).
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SENDQ_MAX_CALLS);
 	__type(key, __u32);
 	__type(value, struct sendq_call);
@@ -67,8 +79,8 @@ struct {
 } sendq_stats SEC(".maps");
 
 /*
- * Entries in sendq_calls (approximately: an evicted one is not subtracted, which costs lookups,
- * never a miscount): lets the end-of-send hooks skip the lookup while no SIP send is under way.
+ * Entries in sendq_calls: lets the end-of-send hooks skip the lookup while no SIP send is under
+ * way. The agent's sweep subtracts the entries it removes.
  */
 __s64 calls_in_flight = 0;
 /* Threads asleep inside a send on a SIP socket: lets sched_switch skip the lookup for the next
@@ -277,7 +289,9 @@ static __always_inline void account(__u32 slot, __u64 took_ns, long ret)
 	st->sum_ns += took_ns;
 	if (took_ns >= stall_threshold_ns)
 		st->stalls++;
-	if (ret < 0) {
+	/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: a signal interrupted the call, which is
+	 * restarted (the caller never sees these); not a failure */
+	if (ret < 0 && (ret < -516 || ret > -512)) {
 		int e = error_class(ret);
 
 		if (e >= 0 && e < SENDQ_NR_ERRORS)
@@ -354,7 +368,7 @@ static __always_inline bool call_ends(__u32 tid, struct sock *sk, struct sendq_c
 	struct sendq_call *c;
 	bool mine;
 
-	if (!calls_in_flight)
+	if (calls_in_flight <= 0)
 		return false;
 	c = bpf_map_lookup_elem(&sendq_calls, &tid);
 	if (!c)
@@ -462,17 +476,19 @@ static __always_inline void sleep_ends(__u32 tid)
 }
 
 /*
- * Every context switch: two loads while no SIP send is asleep and the task leaving the CPU is not
- * going to sleep (preempted, yielding, or a kernel thread); the syscall number from its registers
- * otherwise, and the fd walk only when that is a send.
+ * Every context switch: a few loads while no SIP send is asleep and the task leaving the CPU is
+ * not going to sleep (preempted, yielding, stopped, or a kernel thread); the syscall number from
+ * its registers otherwise, and the fd walk only when that is a send.
  */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sendq_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	if (sleepers)
+	if (sleepers > 0)
 		sleep_ends(next->pid);
-	if (!preempt && prev_state != TASK_RUNNING && !(prev->flags & PF_KTHREAD))
+	/* asleep (not preempted, not stopped, traced or frozen), and not a kernel thread */
+	if (!preempt && (prev_state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) &&
+	    !(prev_state & (TASK_STOPPED_BITS | TASK_FROZEN)) && !(prev->flags & PF_KTHREAD))
 		sleep_begins(prev);
 	return 0;
 }
@@ -538,7 +554,7 @@ int BPF_PROG(sendq_sys_exit, struct pt_regs *regs, long ret)
 	__u32 tid;
 	__u64 now;
 
-	if (!calls_in_flight)
+	if (calls_in_flight <= 0)
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	c = bpf_map_lookup_elem(&sendq_calls, &tid);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -22,7 +23,9 @@
 #include <sched.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/ptrace.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -263,6 +266,49 @@ static void check_blocked_send(void)
 	free(buf);
 }
 
+/*
+ * A send whose thread ptrace stops at its entry and its exit (syscall-stops, as strace makes them)
+ * for BLOCK_MS each: the stops are no part of the send's time on any rung (the tracepoint rung
+ * must not take a traced task's sleep, nor a sleep after the call returned, for the send's).
+ */
+static void check_traced_send(void)
+{
+	struct sockaddr_in to_sink = loopback(SINK_PORT);
+	struct sendq_stats before, after;
+	int status, fd;
+	pid_t child;
+
+	fd = udp_socket(SIP_PORT);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		raise(SIGSTOP);
+		sendto(fd, "x", 1, 0, (struct sockaddr *)&to_sink, sizeof(to_sink));
+		_exit(0);
+	}
+	close(fd);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSTOPPED(status));
+	assert_int_equal(ptrace(PTRACE_SETOPTIONS, child, NULL, (void *)PTRACE_O_TRACESYSGOOD), 0);
+	before = slot_stats(0);
+	for (int stops = 0; stops < 50; stops++) {
+		assert_int_equal(ptrace(PTRACE_SYSCALL, child, NULL, NULL), 0);
+		assert_int_equal(waitpid(child, &status, 0), child);
+		if (WIFEXITED(status))
+			break;
+		if (WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80))
+			usleep(BLOCK_MS * 1000);
+	}
+	assert_true(WIFEXITED(status));
+	after = slot_stats(0);
+	drain();
+	printf("traced send timed at %.6f s\n", (double)(after.sum_ns - before.sum_ns) / 1e9);
+	assert_int_equal(observations(&after) - observations(&before), 1);
+	assert_true(after.sum_ns - before.sum_ns < 50000000ULL);
+	assert_int_equal(after.stalls - before.stalls, 0);
+}
+
 static void check_rung(int rung, bool direct)
 {
 	struct sockaddr_in to_sink = loopback(SINK_PORT), to_sip = loopback(SIP_PORT);
@@ -314,6 +360,10 @@ static void check_rung(int rung, bool direct)
 	close(other);
 	close(sip);
 	check_blocked_send();
+	check_traced_send();
+	/* every send that began has ended: nothing left for the hooks to look up */
+	assert_int_equal(skel->bss->calls_in_flight, 0);
+	assert_int_equal(skel->bss->sleepers, 0);
 	unload();
 }
 
