@@ -411,8 +411,8 @@ const struct option_def option_table[] = {
      "Do not attach these probes (names as in sipwatch_probe_up); they report 0.",
      parse_probe_disable},
     {"stall.threshold", "DURATION", "500ms",
-     "A send call on a SIP socket that spends this long in the kernel counts as a stall and "
-     "logs a send_stall incident (units us, ms, s).",
+     "A send on a SIP socket blocked this long (see --stall.hook for what is timed) counts as a "
+     "stall and logs a send_stall incident (units us, ms, s).",
      parse_stall_threshold},
     {"stall.hook", "HOOK", "auto",
      "How send calls on SIP sockets are timed. fentry: fentry/fexit on inet_sendmsg and "
