@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Every concern the agent runs, in start order. */
 #include "agent.h"
+#include "drops.h"
 #include "failfast.h"
 #include "neigh.h"
 #include "refresh.h"
@@ -10,6 +11,7 @@
 #include "tcp_policy.h"
 
 const struct concern *const agent_concerns[] = {
-    &neigh_concern, &sendq_concern,	 &failfast_concern, &refresh_concern,
-    &tcp_concern,   &tcp_policy_concern, &sip_concern,	    NULL,
+    &neigh_concern,   &sendq_concern, &failfast_concern,
+    &refresh_concern, &tcp_concern,   &tcp_policy_concern,
+    &sip_concern,     &drops_concern, NULL,
 };

@@ -50,7 +50,7 @@ static struct sendq_bpf *skel;
 static struct agent *agent;
 static struct bpf_link *iter_links[2]; /* udp, tcp: our own links, to create iterators from */
 static struct metric_family *blocked, *stalls, *errors, *queue_bytes, *fill_ratio, *sndbuf_bytes,
-    *held_unresolved;
+    *held_unresolved, *rx_drops, *rx_fill_ratio, *rcvbuf_bytes;
 static double bucket_bounds_s[SENDQ_NR_BOUNDS];
 /* The last iterator scan: every SIP socket of the namespace. */
 static struct sendq_sock_record *socks;
@@ -138,6 +138,15 @@ int sendq_summarize(const struct sendq_sock_record *recs, size_t nr, const uint1
 			s->max_fill_ratio = fill;
 		if (r->sndbuf && (!s->min_sndbuf || r->sndbuf < s->min_sndbuf))
 			s->min_sndbuf = r->sndbuf;
+		s->rx_drops += r->rx_drops;
+		if (r->rcvbuf) {
+			double rx_fill = (double)r->rx_queued / r->rcvbuf;
+
+			if (rx_fill > s->max_rx_fill_ratio)
+				s->max_rx_fill_ratio = rx_fill;
+			if (!s->min_rcvbuf || r->rcvbuf < s->min_rcvbuf)
+				s->min_rcvbuf = r->rcvbuf;
+		}
 	}
 	return n;
 }
@@ -364,6 +373,9 @@ static void sample_sockets(struct agent *ag)
 	metric_family_clear(fill_ratio);
 	metric_family_clear(sndbuf_bytes);
 	metric_family_clear(held_unresolved);
+	metric_family_clear(rx_drops);
+	metric_family_clear(rx_fill_ratio);
+	metric_family_clear(rcvbuf_bytes);
 	for (int i = 0; i < n; i++) {
 		const char *proto = sendq_proto_name(sum[i].proto);
 
@@ -372,6 +384,9 @@ static void sample_sockets(struct agent *ag)
 		metric_set(fill_ratio, LABELS(proto, port), sum[i].max_fill_ratio);
 		metric_set(sndbuf_bytes, LABELS(proto, port), sum[i].min_sndbuf);
 		metric_set(held_unresolved, LABELS(proto, port), 0);
+		metric_set(rx_drops, LABELS(proto, port), (double)sum[i].rx_drops);
+		metric_set(rx_fill_ratio, LABELS(proto, port), sum[i].max_rx_fill_ratio);
+		metric_set(rcvbuf_bytes, LABELS(proto, port), sum[i].min_rcvbuf);
 	}
 	/* The neighbour concern knows which parked packets belong to which socket. */
 	neigh_for_each_sip_held(set_held, NULL);
@@ -451,12 +466,13 @@ static int route_sockets(struct agent *ag, struct http_request *req, struct strb
 		strbuf_printf(out,
 			      "%s{\"proto\":\"%s\",\"family\":\"%s\",\"port\":%u,\"local\":\"%s\","
 			      "\"remote\":\"%s\",\"sndbuf_bytes\":%u,\"queued_bytes\":%u,"
-			      "\"fill_ratio\":%.4f,\"dead_peers_to_stall\":{",
+			      "\"fill_ratio\":%.4f,\"rcvbuf_bytes\":%u,\"receive_queued_bytes\":%u,"
+			      "\"receive_drops\":%u,\"dead_peers_to_stall\":{",
 			      i ? "," : "", sendq_proto_name(r->proto),
 			      r->family == SW_AF_INET6 ? "ipv6" : "ipv4",
 			      sendq_record_sip_port(r, ag->cfg.sip_ports, ag->cfg.nr_sip_ports),
 			      local, r->remote_port ? remote : "", r->sndbuf, r->queued,
-			      sendq_record_fill_ratio(r));
+			      sendq_record_fill_ratio(r), r->rcvbuf, r->rx_queued, r->rx_drops);
 		for (int j = 0; j < nr_ifs; j++) {
 			if (ifs[j].family != r->family)
 				continue;
@@ -519,6 +535,21 @@ static void register_metrics(struct agent *ag)
 	held_unresolved = metrics_gauge(
 	    ag->reg, "sipwatch_send_queue_held_unresolved_bytes",
 	    "Bytes of SIP sockets' send buffers parked in unresolved neighbour queues right now.",
+	    LABELS("proto", "port"));
+	/* The receive side of the same sockets, from the same iterator records. */
+	rx_drops = metrics_counter(
+	    ag->reg, "sipwatch_socket_receive_drops_total",
+	    "The kernel's own per-socket drop count (sk_drops, the drops column of /proc/net/udp) "
+	    "summed over the SIP sockets open now (falls when a socket closes).",
+	    LABELS("proto", "port"));
+	rx_fill_ratio = metrics_gauge(ag->reg, "sipwatch_socket_receive_queue_fill_ratio",
+				      "Receive-queue use of the fullest SIP socket, over its receive "
+				      "buffer (sk_rmem_alloc / sk_rcvbuf): near 1, datagrams drop.",
+				      LABELS("proto", "port"));
+	rcvbuf_bytes = metrics_gauge(
+	    ag->reg, "sipwatch_socket_receive_buffer_bytes",
+	    "The smallest receive buffer (sk_rcvbuf: SO_RCVBUF as the kernel doubled it) among the "
+	    "SIP sockets on this port.",
 	    LABELS("proto", "port"));
 	sndbuf_bytes = metrics_gauge(
 	    ag->reg, "sipwatch_socket_send_buffer_bytes",

@@ -576,6 +576,32 @@ static __always_inline bool sip_socket(const struct sock *sk, __u16 *lport, __u1
 	return is_sip_port(*lport) || (*rport && is_sip_port(*rport));
 }
 
+/*
+ * sk_drops_read(): 6.18's UDP sockets count their drops in per-NUMA-node counters
+ * (sk_drop_counters) and leave sk_drops at 0; everything else counts in sk_drops. The sum is right
+ * on both.
+ */
+static __always_inline __u32 socket_drops(const struct sock *sk)
+{
+	__u32 drops = BPF_CORE_READ(sk, sk_drops.counter);
+
+	if (bpf_core_field_exists(sk->sk_drop_counters)) {
+		struct numa_drop_counters *ndc = BPF_CORE_READ(sk, sk_drop_counters);
+
+		if (ndc)
+			drops += BPF_CORE_READ(ndc, drops0.counter) +
+				 BPF_CORE_READ(ndc, drops1.counter);
+	}
+	return drops;
+}
+
+static __always_inline void fill_receive_side(struct sendq_sock_record *r, const struct sock *sk)
+{
+	r->rx_drops = socket_drops(sk);
+	r->rx_queued = BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
+	r->rcvbuf = BPF_CORE_READ(sk, sk_rcvbuf);
+}
+
 static __always_inline void fill_addresses(struct sendq_sock_record *r, const struct sock *sk)
 {
 	r->family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -610,6 +636,7 @@ int sendq_iter_udp(struct bpf_iter__udp *ctx)
 	r.proto = SENDQ_PROTO_UDP;
 	r.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	fill_addresses(&r, sk);
+	fill_receive_side(&r, sk);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
@@ -638,6 +665,7 @@ int sendq_iter_tcp(struct bpf_iter__tcp *ctx)
 	r.sndbuf = BPF_CORE_READ(sk, sk_sndbuf);
 	r.proto = SENDQ_PROTO_TCP;
 	fill_addresses(&r, sk);
+	fill_receive_side(&r, sk);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

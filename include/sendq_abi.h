@@ -115,6 +115,11 @@ struct sendq_sock_record {
 	__u8 pad;
 	__u8 local_addr[16];
 	__u8 remote_addr[16];
+	/* the receive side, for sipwatch_socket_receive_* */
+	__u32 rx_drops;	 /* the kernel's own count of packets dropped for this socket (sk_drops) */
+	__u32 rx_queued; /* bytes in the receive queue (sk_rmem_alloc) */
+	__u32 rcvbuf;	 /* sk_rcvbuf (SO_RCVBUF as the kernel doubled it) */
+	__u32 pad2;
 };
 
 #endif /* SIPWATCH_SENDQ_ABI_H */

@@ -10,6 +10,8 @@ packages=(
 	libyaml-dev libcrypt-dev
 	# tests and lint
 	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
+	# a firewall that drops SIP, whose own rule counter is the drop count (test_drops.sh)
+	nftables
 	# production checks: systemd-analyze and strace (test_systemd.sh), capsh and setpriv
 	# (capability drop), valgrind (make test-asan)
 	systemd strace libcap2-bin util-linux valgrind openssl
