@@ -286,9 +286,14 @@ static int drops_start(struct agent *ag)
 	if (!skel)
 		return -errno;
 	skel->rodata->cfg = ag->bpf_cfg;
-	/* 6.11+ name the receiving socket the kernel found (rx_sk) */
+	/* newer kernels name the receiving socket the kernel found (rx_sk) */
 	bpf_program__set_autoload(
 	    args >= 4 ? skel->progs.kfree_skb_sip___no_rx_sk : skel->progs.kfree_skb_sip, false);
+	log_msg(LOG_INFO, "drops: %s",
+		args >= 4
+		    ? "drops are attributed to the receiving socket the kernel found (rx_sk)"
+		    : "this kernel's kfree_skb has no rx_sk: only drops of packets that carry "
+		      "their socket (sent ones) are attributed to a socket");
 	return agent_load_skeleton(ag, skel->skeleton, NULL, NULL, NULL) < 0 ? -1 : 0;
 }
 

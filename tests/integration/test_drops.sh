@@ -71,8 +71,16 @@ check "sip_drops_total{rx,udp,5060,socket_rcvbuff} = burst - read" \
 	wait_metric 5 sipwatch_sip_drops_total 'direction="rx",proto="udp",port="5060",reason="socket_rcvbuff"' eq "$lost"
 check "socket_receive_drops_total = the socket's drops column" \
 	wait_metric 5 sipwatch_socket_receive_drops_total 'proto="udp",port="5060"' eq "$proc_drops"
-check "sip_drops incident names the socket, reason and count" \
-	wait_for 10 grep -Eq "incident=sip_drops direction=rx proto=udp port=5060 reason=socket_rcvbuff local=10\.99\.0\.1:5060 last_peer=10\.99\.0\.2:5070 drops=$lost " "$AGENT_LOG"
+# The receiving socket of a dropped packet is named by kernels whose kfree_skb tracepoint has rx_sk
+# (asked of tracefs, not of the agent).
+mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+if grep -q rx_sk /sys/kernel/tracing/events/skb/kfree_skb/format 2>/dev/null; then
+	check "sip_drops incident names the socket, reason and count" \
+		wait_for 10 grep -Eq "incident=sip_drops direction=rx proto=udp port=5060 reason=socket_rcvbuff local=10\.99\.0\.1:5060 last_peer=10\.99\.0\.2:5070 drops=$lost " "$AGENT_LOG"
+else
+	echo "this kernel's kfree_skb has no rx_sk: received drops are counted, not attributed to a socket"
+	check "the agent says drops are not attributed on receive" grep -q 'no rx_sk' "$AGENT_LOG"
+fi
 touch "$TEST_TMP/done"
 wait "$receiver" 2>/dev/null
 
