@@ -87,6 +87,43 @@ void doctor_rule_sndbuf(const struct doctor_facts *f, struct doctor_report *r)
 	}
 }
 
+void doctor_rule_rcvbuf(const struct doctor_facts *f, struct doctor_report *r)
+{
+	uint32_t peers = f->sip_peers[DOCTOR_IPV4] + f->sip_peers[DOCTOR_IPV6];
+	uint32_t burst = peers > DOCTOR_RCV_BURST_MIN ? peers : DOCTOR_RCV_BURST_MIN;
+	uint64_t need = (uint64_t)burst * DOCTOR_DATAGRAM_TRUESIZE;
+	const char *why = peers > DOCTOR_RCV_BURST_MIN ? "one datagram from each SIP peer"
+						       : "the burst sipwatch assumes at least";
+
+	for (int s = 0; s < f->nr_sockets; s++) {
+		const struct doctor_socket *so = &f->sockets[s];
+		char subject[96], fix[256], cap[128] = "";
+
+		if (so->tcp || !so->rcvbuf || so->rcvbuf >= need)
+			continue;
+		/* setsockopt(SO_RCVBUF, n) gives 2n, capped at 2 x rmem_max */
+		if (f->rmem_max && (uint64_t)f->rmem_max * 2 < need)
+			snprintf(cap, sizeof(cap),
+				 "; first sysctl -w net.core.rmem_max=%llu (now %u: SO_RCVBUF is "
+				 "capped at twice that)",
+				 (unsigned long long)(need / 2), f->rmem_max);
+		snprintf(subject, sizeof(subject), "udp %s", so->local);
+		snprintf(fix, sizeof(fix), "setsockopt(SO_RCVBUF, %llu) in the SIP server%s",
+			 (unsigned long long)(need / 2), cap);
+		add(r, DOCTOR_WARN, "rcvbuf_burst", subject, fix,
+		    "SO_RCVBUF %u holds %u datagrams of %u bytes truesize (a ~1.1 KB SIP message): "
+		    "a burst of %u (%s) needs %llu; the rest are dropped "
+		    "(sipwatch_sip_drops_total{reason=\"socket_rcvbuff\"})",
+		    so->rcvbuf, so->rcvbuf / DOCTOR_DATAGRAM_TRUESIZE, DOCTOR_DATAGRAM_TRUESIZE,
+		    burst, why, (unsigned long long)need);
+	}
+	if (f->netdev_max_backlog && f->netdev_max_backlog < burst)
+		add(r, DOCTOR_INFO, "netdev_backlog", "net.core.netdev_max_backlog", "",
+		    "%u packets may wait per CPU before the stack takes them (RPS, veth, "
+		    "non-NAPI drivers): less than a burst of %u (%s)",
+		    f->netdev_max_backlog, burst, why);
+}
+
 void doctor_rule_keepalive_sysctls(const struct doctor_facts *f, struct doctor_report *r)
 {
 	uint64_t detect =
@@ -259,6 +296,7 @@ void doctor_run_rules(const struct doctor_facts *f, struct doctor_report *r)
 {
 	doctor_rule_kernel(f, r);
 	doctor_rule_sndbuf(f, r);
+	doctor_rule_rcvbuf(f, r);
 	doctor_rule_keepalive_sysctls(f, r);
 	doctor_rule_tcp_without_keepalive(f, r);
 	doctor_rule_neigh_table(f, r);

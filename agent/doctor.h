@@ -25,6 +25,13 @@
 #define DOCTOR_KEEPALIVE_BOUND_S 120
 /* Longer than the kernel default (3 x 1 s) queued behind an unanswered ARP/NDP resolution. */
 #define DOCTOR_HOLD_BOUND_MS 3000
+/*
+ * A SIP UDP socket's receive buffer should absorb a burst of this many datagrams at least (every
+ * phone re-registering at once after a switch reboot; more when more SIP peers are connected),
+ * each costing DOCTOR_DATAGRAM_TRUESIZE bytes in the queue: the truesize of a ~1.1 KB datagram.
+ */
+#define DOCTOR_RCV_BURST_MIN	 256
+#define DOCTOR_DATAGRAM_TRUESIZE 2304
 /* Below this, entries go stale and are re-validated so often that resolution churn shows. */
 #define DOCTOR_MIN_REACHABLE_MS 15000
 
@@ -60,6 +67,7 @@ struct doctor_socket {
 	uint16_t local_port;
 	uint16_t remote_port;
 	uint32_t sndbuf; /* SO_SNDBUF as the kernel holds it (already doubled) */
+	uint32_t rcvbuf; /* SO_RCVBUF likewise */
 };
 
 struct doctor_probe {
@@ -71,6 +79,8 @@ struct doctor_facts {
 	uint32_t keepalive_time_s;
 	uint32_t keepalive_intvl_s;
 	uint32_t keepalive_probes;
+	uint32_t rmem_max;	     /* net.core.rmem_max: the cap on SO_RCVBUF (0: unknown) */
+	uint32_t netdev_max_backlog; /* net.core.netdev_max_backlog (0: unknown) */
 	uint32_t gc_thresh[DOCTOR_NR_FAMILIES][3]; /* gc_thresh1..3 */
 	uint32_t neighbours[DOCTOR_NR_FAMILIES];   /* entries in the neighbour table */
 	uint32_t sip_peers[DOCTOR_NR_FAMILIES];	   /* distinct remote addresses on SIP sockets */
@@ -102,6 +112,7 @@ struct doctor_report {
 
 /* The rules: pure functions of @f that append findings to @r. */
 void doctor_rule_sndbuf(const struct doctor_facts *f, struct doctor_report *r);
+void doctor_rule_rcvbuf(const struct doctor_facts *f, struct doctor_report *r);
 void doctor_rule_keepalive_sysctls(const struct doctor_facts *f, struct doctor_report *r);
 void doctor_rule_tcp_without_keepalive(const struct doctor_facts *f, struct doctor_report *r);
 void doctor_rule_neigh_table(const struct doctor_facts *f, struct doctor_report *r);

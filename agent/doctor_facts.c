@@ -83,6 +83,9 @@ static void gather_sysctls(struct doctor_facts *f)
 	read_u32("/proc/sys/net/ipv4/tcp_keepalive_time", &f->keepalive_time_s);
 	read_u32("/proc/sys/net/ipv4/tcp_keepalive_intvl", &f->keepalive_intvl_s);
 	read_u32("/proc/sys/net/ipv4/tcp_keepalive_probes", &f->keepalive_probes);
+	/* net.core is not shown in a child namespace on older kernels (6.1): left 0, unknown */
+	read_u32("/proc/sys/net/core/rmem_max", &f->rmem_max);
+	read_u32("/proc/sys/net/core/netdev_max_backlog", &f->netdev_max_backlog);
 	for (int i = 0; i < DOCTOR_NR_FAMILIES; i++) {
 		for (int t = 0; t < 3; t++) {
 			snprintf(path, sizeof(path), "/proc/sys/net/%s/neigh/default/gc_thresh%d",
@@ -200,8 +203,12 @@ static int on_diag_msg(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_for_each(attr, nlh, sizeof(*m))
 	{
 		if (mnl_attr_get_type(attr) == INET_DIAG_SKMEMINFO &&
-		    mnl_attr_get_payload_len(attr) >= sizeof(uint32_t) * (SK_MEMINFO_SNDBUF + 1))
-			so->sndbuf = ((uint32_t *)mnl_attr_get_payload(attr))[SK_MEMINFO_SNDBUF];
+		    mnl_attr_get_payload_len(attr) >= sizeof(uint32_t) * (SK_MEMINFO_SNDBUF + 1)) {
+			const uint32_t *mem = mnl_attr_get_payload(attr);
+
+			so->sndbuf = mem[SK_MEMINFO_SNDBUF];
+			so->rcvbuf = mem[SK_MEMINFO_RCVBUF];
+		}
 	}
 	return MNL_CB_OK;
 }

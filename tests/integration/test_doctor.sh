@@ -10,11 +10,13 @@ host_add tuned 2
 host_add peer 3
 
 # sip_sockets HOST KEEPALIVE: a UDP socket on :5060 and a TCP connection to peer:5060 (with
-# SO_KEEPALIVE when KEEPALIVE is 1), held open until the test ends (bounded: 120 s).
+# SO_KEEPALIVE and a 2 MiB receive buffer when KEEPALIVE is 1), held open until the test ends (bounded: 120 s).
 sip_sockets() {
 	in_host "$1" timeout 120 python3 -c '
 import socket, sys, time
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5060))
+# tuned: a receive buffer for a burst (SO_RCVBUFFORCE = 33: past net.core.rmem_max, as root)
+if sys.argv[1] == "1": u.setsockopt(socket.SOL_SOCKET, 33, 1 << 20)
 t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 if sys.argv[1] == "1": t.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 t.connect(("10.99.0.3", 5060)); print("ready", flush=True); time.sleep(120)' "$2" >"$TEST_TMP/$1.sock" 2>&1 &
@@ -39,6 +41,8 @@ echo "$out"
 check "risky namespace: exit 1" [ "$rc" -eq 1 ]
 check "risky: the shared UDP socket stalls with 1 dead peer (SO_SNDBUF 212992 = unres_qlen_bytes)" \
 	grep -q '^crit sndbuf_unres_qlen udp 0.0.0.0:5060 via eth0: SO_SNDBUF 212992 <= 1 x ipv4 unres_qlen_bytes 212992: 1 dead peer being resolved stalls this socket for up to 3.0 s; fix: sysctl -w net.ipv4.neigh.eth0.unres_qlen_bytes=26624' <<<"$out"
+check "risky: the default receive buffer holds 92 datagrams, not a burst of 256" \
+	grep -q '^warn rcvbuf_burst udp 0.0.0.0:5060: SO_RCVBUF 212992 holds 92 datagrams of 2304 bytes truesize' <<<"$out"
 check "risky: keepalive detection 7200 + 9 x 75 = 7875 s flagged with the fix" \
 	grep -q '^warn tcp_keepalive .*= 7875 s (bound 120 s); fix: sysctl -w net.ipv4.tcp_keepalive_time=60' <<<"$out"
 check "risky: the SIP TCP connection without SO_KEEPALIVE is named" \

@@ -140,6 +140,52 @@ static void test_sndbuf_families_and_protocols(void **state)
 	assert_int_equal(report->nr, 0);
 }
 
+static void test_rcvbuf_burst(void **state)
+{
+	const struct doctor_finding *d;
+
+	/* Linux's default 212992: 92 datagrams of 2304 bytes, below a burst of 256. */
+	facts->sockets[0].rcvbuf = 212992;
+	facts->rmem_max = 212992;
+	doctor_rule_rcvbuf(facts, report);
+	d = only("rcvbuf_burst");
+	assert_int_equal(d->severity, DOCTOR_WARN);
+	assert_string_equal(d->subject, "udp 0.0.0.0:5060");
+	assert_non_null(strstr(d->evidence, "SO_RCVBUF 212992 holds 92 datagrams of 2304 bytes"));
+	assert_non_null(strstr(d->evidence, "a burst of 256 (the burst sipwatch assumes at least) "
+					    "needs 589824"));
+	/* setsockopt doubles, and rmem_max caps it */
+	assert_non_null(strstr(d->fix, "setsockopt(SO_RCVBUF, 294912)"));
+	assert_non_null(strstr(d->fix, "net.core.rmem_max=294912 (now 212992"));
+
+	/* More SIP peers than the floor: the burst is one datagram each. */
+	report->nr = 0;
+	facts->sip_peers[DOCTOR_IPV4] = 1000;
+	facts->rmem_max = 4194304;
+	doctor_rule_rcvbuf(facts, report);
+	d = only("rcvbuf_burst");
+	assert_non_null(strstr(d->evidence, "a burst of 1000 (one datagram from each SIP peer)"));
+	assert_null(strstr(d->fix, "rmem_max"));
+
+	/* Big enough, TCP, or unknown: nothing. */
+	report->nr = 0;
+	facts->sockets[0].rcvbuf = 1000 * 2304;
+	doctor_rule_rcvbuf(facts, report);
+	facts->sockets[0].rcvbuf = 4096;
+	facts->sockets[0].tcp = true;
+	doctor_rule_rcvbuf(facts, report);
+	facts->sockets[0].tcp = false;
+	facts->sockets[0].rcvbuf = 0;
+	doctor_rule_rcvbuf(facts, report);
+	assert_int_equal(count("rcvbuf_burst"), 0);
+
+	/* The per-CPU backlog ahead of the stack, below the burst: said, not a warning. */
+	facts->netdev_max_backlog = 999;
+	doctor_rule_rcvbuf(facts, report);
+	assert_int_equal(only("netdev_backlog")->severity, DOCTOR_INFO);
+	assert_non_null(strstr(only("netdev_backlog")->evidence, "999 packets"));
+}
+
 static void test_keepalive_sysctls(void **state)
 {
 	const struct doctor_finding *d;
@@ -329,6 +375,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sndbuf_defaults_one_dead_peer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sndbuf_counts_dead_peers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sndbuf_families_and_protocols, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rcvbuf_burst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_sysctls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_without_keepalive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_neigh_table, setup, teardown),
