@@ -542,10 +542,11 @@ static void register_metrics(struct agent *ag)
 	    "The kernel's own per-socket drop count (sk_drops, the drops column of /proc/net/udp) "
 	    "summed over the SIP sockets open now (falls when a socket closes).",
 	    LABELS("proto", "port"));
-	rx_fill_ratio = metrics_gauge(ag->reg, "sipwatch_socket_receive_queue_fill_ratio",
-				      "Receive-queue use of the fullest SIP socket, over its receive "
-				      "buffer (sk_rmem_alloc / sk_rcvbuf): near 1, datagrams drop.",
-				      LABELS("proto", "port"));
+	rx_fill_ratio =
+	    metrics_gauge(ag->reg, "sipwatch_socket_receive_queue_fill_ratio",
+			  "Receive-queue use of the fullest SIP socket, over its receive "
+			  "buffer (sk_rmem_alloc / sk_rcvbuf): near 1, datagrams drop.",
+			  LABELS("proto", "port"));
 	rcvbuf_bytes = metrics_gauge(
 	    ag->reg, "sipwatch_socket_receive_buffer_bytes",
 	    "The smallest receive buffer (sk_rcvbuf: SO_RCVBUF as the kernel doubled it) among the "

@@ -33,9 +33,9 @@ struct sendq_port_summary {
 	uint8_t proto;
 	uint16_t port;
 	uint32_t sockets;
-	uint64_t queued_bytes; /* sum over the sockets */
-	double max_fill_ratio; /* the fullest socket: queued / SO_SNDBUF */
-	uint32_t min_sndbuf;   /* the smallest SO_SNDBUF: the socket dead peers stall first */
+	uint64_t queued_bytes;	  /* sum over the sockets */
+	double max_fill_ratio;	  /* the fullest socket: queued / SO_SNDBUF */
+	uint32_t min_sndbuf;	  /* the smallest SO_SNDBUF: the socket dead peers stall first */
 	uint64_t rx_drops;	  /* the kernel's per-socket drop counts, summed */
 	double max_rx_fill_ratio; /* the fullest receive queue: sk_rmem_alloc / sk_rcvbuf */
 	uint32_t min_rcvbuf;	  /* the smallest receive buffer */

@@ -589,8 +589,8 @@ static __always_inline __u32 socket_drops(const struct sock *sk)
 		struct numa_drop_counters *ndc = BPF_CORE_READ(sk, sk_drop_counters);
 
 		if (ndc)
-			drops += BPF_CORE_READ(ndc, drops0.counter) +
-				 BPF_CORE_READ(ndc, drops1.counter);
+			drops +=
+			    BPF_CORE_READ(ndc, drops0.counter) + BPF_CORE_READ(ndc, drops1.counter);
 	}
 	return drops;
 }
