@@ -594,6 +594,22 @@ static bool is_rung_program(const struct bpf_program *prog, struct bpf_program *
 	return false;
 }
 
+/* Load the programs of @rung (and the socket iterators if @iterators), no other. */
+static void load_only(struct sendq_bpf *obj, int rung, bool direct, bool iterators)
+{
+	struct bpf_program *wanted[MAX_RUNG_PROGS], *prog;
+	int n;
+
+	rung_programs(obj, rung, direct, wanted, &n);
+	bpf_object__for_each_program (prog, obj->obj) {
+		bool iterator =
+		    prog == obj->progs.sendq_iter_udp || prog == obj->progs.sendq_iter_tcp;
+
+		bpf_program__set_autoload(prog,
+					  iterator ? iterators : is_rung_program(prog, wanted, n));
+	}
+}
+
 static void set_rodata(struct sendq_bpf *obj, const struct agent *ag)
 {
 	obj->rodata->cfg = ag->bpf_cfg;
@@ -613,8 +629,6 @@ static void set_rodata(struct sendq_bpf *obj, const struct agent *ag)
 static int load(struct agent *ag, int rung, bool direct, struct bpf_program *iters[2])
 {
 	static const char *const iter_ctx[2] = {"bpf_iter__udp", "bpf_iter__tcp"};
-	struct bpf_program *wanted[MAX_RUNG_PROGS], *prog;
-	int nr_wanted;
 
 	skel = sendq_bpf__open();
 	if (!skel)
@@ -622,10 +636,7 @@ static int load(struct agent *ag, int rung, bool direct, struct bpf_program *ite
 	set_rodata(skel, ag);
 	iters[0] = skel->progs.sendq_iter_udp;
 	iters[1] = skel->progs.sendq_iter_tcp;
-	rung_programs(skel, rung, direct, wanted, &nr_wanted);
-	bpf_object__for_each_program (prog, skel->obj)
-		if (prog != iters[0] && prog != iters[1])
-			bpf_program__set_autoload(prog, is_rung_program(prog, wanted, nr_wanted));
+	load_only(skel, rung, direct, true);
 	for (int i = 0; i < 2; i++)
 		prepare_iterator(ag, iters[i], iter_ctx[i]);
 	return agent_load_skeleton(ag, skel->skeleton, on_event, NULL, &skel->bss->events_dropped);
@@ -694,7 +705,7 @@ static const char *rung_unavailable(struct agent *ag, int rung, char *why, size_
  */
 static const char *rung_trial(struct agent *ag, int rung, bool direct, char *why, size_t len)
 {
-	struct bpf_program *progs[MAX_RUNG_PROGS], *prog;
+	struct bpf_program *progs[MAX_RUNG_PROGS];
 	struct bpf_link *links[MAX_RUNG_PROGS] = {};
 	struct sendq_bpf *trial = sendq_bpf__open();
 	const char *no = NULL;
@@ -706,8 +717,7 @@ static const char *rung_trial(struct agent *ag, int rung, bool direct, char *why
 	}
 	set_rodata(trial, ag);
 	rung_programs(trial, rung, direct, progs, &n);
-	bpf_object__for_each_program (prog, trial->obj)
-		bpf_program__set_autoload(prog, is_rung_program(prog, progs, n));
+	load_only(trial, rung, direct, false);
 	err = sendq_bpf__load(trial);
 	if (err) {
 		snprintf(why, len, "the programs do not load: %s", strerror(-err));
