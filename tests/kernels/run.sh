@@ -17,6 +17,7 @@ GUEST_TESTS=(
 	tests/integration/test_foundation.sh
 	tests/integration/test_neigh.sh
 	tests/integration/test_sendq_rungs.sh
+	tests/integration/test_drops.sh
 	tests/integration/test_tcp_timeouts.sh
 	tests/kernels/test_neigh_table_full.sh
 )
@@ -79,12 +80,10 @@ out=$(bash tests/kernels/probes.sh $PROBE_FLAGS 2>&1)
 sed -n 's/^PROBE /'"$host"' /p' <<<"$out" >>"$matrix"
 grep -q "^$host " "$matrix" || fail "[$host] the agent listed no probes: $out"
 
-for pkg in $pkgs; do
-	dir=$(kernel_prepare "$pkg") || { fail "[$pkg] cannot fetch or unpack the kernel (see above)"; continue; }
-	k=$(cat "$dir/kver")
-	kernels+=("$k")
-	log=$KCACHE/$k.log
-	echo "=== guest $k: ${GUEST_TESTS[*]}"
+# run_guest DIR KERNEL: GUEST_TESTS in a guest of that kernel, its console in $KCACHE/KERNEL.log,
+# its exit status and time in KERNEL.rc / KERNEL.secs there.
+run_guest() {
+	local dir=$1 k=$2 start rc
 	start=$(date +%s)
 	# One tests/run.sh per test, timed (TCG makes time the scarce thing); relay() adds up the
 	# summaries.
@@ -96,12 +95,36 @@ for pkg in $pkgs; do
 			echo "--- $t: $(($(date +%s) - start)) s"
 		done
 		bash tests/kernels/probes.sh $PROBE_FLAGS || rc=1
-		exit $rc' _ "${GUEST_TESTS[@]}" >"$log" 2>&1
+		exit $rc' _ "${GUEST_TESTS[@]}" >"$KCACHE/$k.log" 2>&1
 	rc=$?
-	sed -i 's/\r$//' "$log" # the serial console ends its lines with CR LF
-	relay "$k" "$log" "$rc"
+	sed -i 's/\r$//' "$KCACHE/$k.log" # the serial console ends its lines with CR LF
+	echo "$rc" >"$KCACHE/$k.rc"
+	echo "$(($(date +%s) - start))" >"$KCACHE/$k.secs"
+}
+
+dirs=()
+guests=()
+for pkg in $pkgs; do
+	dir=$(kernel_prepare "$pkg") || { fail "[$pkg] cannot fetch or unpack the kernel (see above)"; continue; }
+	dirs+=("$dir")
+	guests+=("$(cat "$dir/kver")")
+done
+# The guests run side by side where there is a core for each: a guest is one single-threaded TCG
+# process (KERNELS_PARALLEL=0 runs them one after the other).
+parallel=${KERNELS_PARALLEL:-$([ "$(nproc)" -ge "${#guests[@]}" ] && echo 1 || echo 0)}
+pids=()
+for i in "${!guests[@]}"; do
+	echo "=== guest ${guests[$i]}: ${GUEST_TESTS[*]}"
+	run_guest "${dirs[$i]}" "${guests[$i]}" &
+	pids+=("$!")
+	[ "$parallel" = 1 ] || wait "$!"
+done
+wait "${pids[@]}"
+for k in "${guests[@]}"; do
+	kernels+=("$k")
+	relay "$k" "$KCACHE/$k.log" "$(cat "$KCACHE/$k.rc" 2>/dev/null || echo 125)"
 	grep -q "^$k " "$matrix" || fail "[$k] the agent listed no probes"
-	echo "=== guest $k: $(($(date +%s) - start)) s"
+	echo "=== guest $k: $(cat "$KCACHE/$k.secs" 2>/dev/null) s"
 done
 
 # Every probe that is down on a kernel must say why: the hook is absent there. A load or attach
