@@ -137,6 +137,39 @@ bench_send_path() {
 	row "--stall.hook=syscalls (raw sys_enter/sys_exit): SIP send / getppid" "% slower" "$(stats "${sc_sip[@]}") / $(stats "${sc_gp[@]}")" "(why it is opt-in)"
 }
 
+# prog_ns PROGRAM: mean ns per run of a sipwatch program since the last call (from --bpf.stats).
+prog_runs() { metric sipwatch_bpf_program_runs_total "program=\"$1\""; }
+prog_secs() { metric sipwatch_bpf_program_run_seconds_total "program=\"$1\""; }
+
+# What the drop hook costs: every drop on the host runs it. Drops are made by sending to ports with
+# no socket (no_socket), a non-SIP one and a SIP one; the kernel's run-time statistics time
+# sipwatch's kfree_skb_sip and an empty program on the same tracepoint.
+bench_drops() {
+	local n=100000 r0 t0 r1 t1 r2 t2 non sip floor line
+	agent_start --sip.ports=5060,5062 --bpf.stats >/dev/null || return 1
+	in_host peer ping -c 1 -W 1 10.99.0.1 >/dev/null
+	r0=$(prog_runs kfree_skb_sip); t0=$(prog_secs kfree_skb_sip)
+	in_host peer "$TOOLS/udp_burst" --count "$n" --size 64 --src-port 40000 10.99.0.1:40001 >/dev/null
+	r1=$(prog_runs kfree_skb_sip); t1=$(prog_secs kfree_skb_sip)
+	in_host peer "$TOOLS/udp_burst" --count "$n" --size 64 --src-port 5070 10.99.0.1:5062 >/dev/null
+	r2=$(prog_runs kfree_skb_sip); t2=$(prog_secs kfree_skb_sip)
+	agent_stop
+	non=$(python3 -c "print(($t1 - $t0) / max($r1 - $r0, 1) * 1e9)")
+	sip=$(python3 -c "print(($t2 - $t1) / max($r2 - $r1, 1) * 1e9)")
+	"$ROOT/$BUILD/bench/hook_floor" --stats --seconds 60 >"$TEST_TMP/floor_stats.out" 2>&1 &
+	local floor_pid=$!
+	wait_for 10 grep -q '^attached' "$TEST_TMP/floor_stats.out" || return 1
+	in_host peer "$TOOLS/udp_burst" --count "$n" --size 64 --src-port 40000 10.99.0.1:40001 >/dev/null
+	kill -TERM "$floor_pid"; wait "$floor_pid" 2>/dev/null
+	line=$(grep '^prog=floor_kfree_skb ' "$TEST_TMP/floor_stats.out")
+	floor=$(python3 -c "
+import sys; f = dict(kv.split('=') for kv in sys.argv[1].split())
+print(int(f['run_ns']) / max(int(f['runs']), 1))" "$line")
+	row "drop hook per drop, non-SIP port ($n drops; empty program on kfree_skb: $(printf %.0f "$floor") ns)" "ns over the empty program" "$(python3 -c "print('%.1f' % ($non - $floor))")" ""
+	row "drop hook per drop, SIP port (counted, socket-less)" "ns over the empty program" "$(python3 -c "print('%.1f' % ($sip - $floor))")" ""
+	row "host drop rate at which the drop hook costs 1 % of one core" "drops/s" "$(python3 -c "print('%.0f' % (1e7 / max($sip, $non)))")" ""
+}
+
 # Bytes of BPF map memory the agent holds: the memlock of every map fd.
 agent_map_bytes() {
 	cat /proc/"$AGENT_PID"/fdinfo/* 2>/dev/null | awk '/^map_type/ { m = 1 } m && /^memlock:/ { s += $2; m = 0 } END { print s + 0 }'
@@ -302,7 +335,7 @@ main() {
 		echo "|---|---|---|---|"
 	} >"$OUT.head"
 	cat "$OUT.head"
-	for b in ${BENCH_ONLY:-classifier send_path footprint scrape_scale detection event_storm}; do
+	for b in ${BENCH_ONLY:-classifier send_path drops footprint scrape_scale detection event_storm}; do
 		"bench_$b" || echo "$b benchmark failed" >&2
 		agent_stop >/dev/null 2>&1 # a benchmark that failed half-way leaves no agent behind
 	done
