@@ -42,6 +42,9 @@ struct config {
 	uint32_t metrics_peer_series;	/* --metrics.peer-series: cap on per-peer series */
 };
 
+/* --tcp.user-timeout below this (but not 0) is refused: see parse_tcp_user_timeout(). */
+#define TCP_USER_TIMEOUT_MIN_MS 10000u
+
 struct option_def {
 	const char *name;    /* without the leading "--" */
 	const char *metavar; /* NULL for a boolean flag */
