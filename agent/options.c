@@ -346,6 +346,11 @@ static int parse_tcp_user_timeout(struct config *cfg, const char *v, char *err, 
 	return 0;
 }
 
+static int parse_tcp_policy_all_netns(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_bool(&cfg->tcp_policy_all_netns, v, err, errlen);
+}
+
 static int parse_web_config_file(struct config *cfg, const char *v, char *err, size_t errlen)
 {
 	webconfig_free(&web_config);
@@ -495,6 +500,11 @@ const struct option_def option_table[] = {
      "(opt-in; 0 = off). At least 10000: below that one or two lost segments (retransmitted 1, 2, "
      "4 s apart) would close every SIP TCP trunk at once.",
      parse_tcp_user_timeout},
+    {"tcp.policy-all-netns", NULL, "false",
+     "Apply --tcp.keepalive and --tcp.user-timeout to new SIP TCP connections in every network "
+     "namespace, containers included. Without it the policy changes only the agent's own "
+     "namespace, also with --netns.all (which only observes).",
+     parse_tcp_policy_all_netns},
     {"ifaces", "IFACE[,IFACE...]", "",
      "Interfaces whose SIP traffic is classified (XDP ingress, tc egress); default: every "
      "interface that is up and not loopback when sipwatch starts. A name listed twice is an "

@@ -236,6 +236,12 @@ static void test_tcp_policy_flags(void **state)
 	assert_int_equal(parse(&cfg, 1, argv), OPTIONS_RUN);
 	assert_int_equal(cfg.tcp_keepalive_idle, 0); /* off by default */
 	assert_int_equal(cfg.tcp_user_timeout_ms, 0);
+	/* --netns.all observes; only --tcp.policy-all-netns changes other namespaces. */
+	assert_false(cfg.tcp_policy_all_netns);
+	assert_int_equal(PARSE(&cfg, "--netns.all"), OPTIONS_RUN);
+	assert_false(cfg.tcp_policy_all_netns);
+	assert_int_equal(PARSE(&cfg, "--tcp.policy-all-netns"), OPTIONS_RUN);
+	assert_true(cfg.tcp_policy_all_netns);
 	assert_int_equal(PARSE(&cfg, "--tcp.keepalive=30,5,3", "--tcp.user-timeout=20000"),
 			 OPTIONS_RUN);
 	assert_int_equal(cfg.tcp_keepalive_idle, 30);
