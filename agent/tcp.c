@@ -26,7 +26,7 @@
 
 static struct tcp_bpf *skel;
 static struct bpf_link *audit_link;
-static struct metric_family *timeouts, *retransmits, *connections, *detection;
+static struct metric_family *timeouts, *retransmits, *connections, *detection, *audit_scans;
 static bool with_netns;
 static unsigned kernel_hz;
 static uint64_t calib_jiffies, calib_ns; /* first audit sample, while HZ is unknown */
@@ -271,6 +271,7 @@ static int run_audit(void)
 	audit_len = 0;
 	if (!audit_link)
 		return -ENOENT;
+	metric_add(audit_scans, NO_LABELS, 1);
 	fd = bpf_iter_create(bpf_link__fd(audit_link));
 	if (fd < 0)
 		return -errno;
@@ -307,16 +308,25 @@ static int run_audit(void)
 }
 
 /*
- * sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan, rerun at most
- * every KERNEL_SCAN_MIN_NS (the iterator walks the kernel's whole TCP hash table).
+ * The audit scan, rerun at most every KERNEL_SCAN_MIN_NS: the iterator walks the kernel's whole
+ * TCP hash table, on the event loop. Scrapes and GET /tcp share it, so a client requesting /tcp
+ * in a loop costs at most four scans a second.
  */
-static void collect_audit(struct agent *ag)
+static int audit_refresh(void)
 {
 	static uint64_t audited_ns;
 	static int audit_err;
 
 	if (interval_elapsed(&audited_ns, KERNEL_SCAN_MIN_NS))
 		audit_err = run_audit();
+	return audit_err;
+}
+
+/* sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan. */
+static void collect_audit(struct agent *ag)
+{
+	int audit_err = audit_refresh();
+
 	metric_family_clear(connections);
 	metric_family_clear(detection);
 	if (audit_err && !audit_len)
@@ -438,7 +448,7 @@ static int route_tcp(struct agent *ag, struct http_request *req, struct strbuf *
 		strbuf_puts(out, "{\"error\":\"the TCP audit iterator is not available\"}\n");
 		return 503;
 	}
-	err = run_audit();
+	err = audit_refresh();
 	if (err && !audit_len) {
 		strbuf_printf(out, "{\"error\":\"audit failed: %s\"}\n", strerror(-err));
 		return 500;
@@ -474,6 +484,11 @@ static void register_metrics(struct agent *ag)
 	connections = metrics_gauge(ag->reg, "sipwatch_tcp_connections",
 				    "Established SIP TCP connections, by whether keepalive is on.",
 				    LABELS("port", "keepalive"));
+	audit_scans = metrics_counter(ag->reg, "sipwatch_tcp_audit_scans_total",
+				      "Scans of the kernel's TCP table by the keepalive audit "
+				      "(iter/tcp); scrapes and GET /tcp within 250 ms share one.",
+				      NO_LABELS);
+	metric_set(audit_scans, NO_LABELS, 0);
 	detection = metrics_gauge(ag->reg, "sipwatch_tcp_keepalive_detection_seconds",
 				  "Worst dead-peer detection time (idle + interval x probes) among "
 				  "SIP TCP connections with keepalive on.",
