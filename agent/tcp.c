@@ -17,12 +17,11 @@
 #include "log.h"
 #include "mapwalk.h"
 #include "probes.h"
+#include "sockowner.h"
 #include "tcp.skel.h"
 
 /* Entries in GET /tcp (offenders first); the counts cover every connection. */
 #define TCP_JSON_MAX_SOCKETS 512
-/* A /proc scan for an incident's owner gives up after this many descriptors. */
-#define OWNER_SCAN_MAX_FDS 200000
 
 static struct tcp_bpf *skel;
 static struct bpf_link *audit_link;
@@ -141,58 +140,6 @@ static double jiffies_seconds(uint64_t jiffies)
 	return kernel_hz ? (double)jiffies / kernel_hz : -1;
 }
 
-/*
- * The process holding socket inode @ino, by the /proc/PID/fd links (bounded scan: incidents are
- * rare, but a PBX may hold many descriptors). Best effort: the owner may already have closed it.
- */
-static bool find_socket_owner(uint32_t ino, int *pid, char *comm, size_t comm_len)
-{
-	char want[32], path[600], link[64];
-	struct dirent *p, *fd;
-	size_t scanned = 0;
-	bool found = false;
-	DIR *proc, *fds;
-
-	snprintf(want, sizeof(want), "socket:[%u]", ino);
-	proc = opendir("/proc");
-	if (!proc)
-		return false;
-	while (!found && scanned < OWNER_SCAN_MAX_FDS && (p = readdir(proc))) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
-		fds = opendir(path);
-		if (!fds)
-			continue;
-		while (!found && scanned++ < OWNER_SCAN_MAX_FDS && (fd = readdir(fds))) {
-			ssize_t n;
-
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, fd->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n <= 0)
-				continue;
-			link[n] = '\0';
-			found = !strcmp(link, want);
-		}
-		closedir(fds);
-		if (found) {
-			FILE *f;
-
-			*pid = atoi(p->d_name);
-			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
-			comm[0] = '\0';
-			f = fopen(path, "r");
-			if (f) {
-				if (fgets(comm, (int)comm_len, f))
-					comm[strcspn(comm, "\n")] = '\0';
-				fclose(f);
-			}
-		}
-	}
-	closedir(proc);
-	return found;
-}
-
 static void log_keepalive(struct log_line *l, const struct tcp_keepalive_settings *ka)
 {
 	double detect = tcp_detection_seconds(ka, kernel_hz);
@@ -237,7 +184,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	log_uint(&l, "retransmits", e->retransmits);
 	log_uint(&l, "probes_out", e->probes_out);
 	log_uint(&l, "uid", e->uid);
-	if (e->socket_ino && find_socket_owner(e->socket_ino, &pid, comm, sizeof(comm))) {
+	/* Bounded: agent/sockowner.h. */
+	if (e->socket_ino && sockowner_find(e->socket_ino, &pid, comm, sizeof(comm))) {
 		log_int(&l, "pid", pid);
 		log_str(&l, "comm", comm);
 	}
