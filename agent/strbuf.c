@@ -137,6 +137,12 @@ bool utf8_valid(const char *s)
 /* The escape for ASCII character @c in @format, or NULL to copy it as it is. */
 static const char *ascii_escape(unsigned char c, enum text_format format, char *buf, size_t len)
 {
+	if (format == TEXT_PLAIN) {
+		if (c >= 0x20 && c != 0x7f)
+			return NULL;
+		snprintf(buf, len, "\\x%02x", c); /* no terminal escape sequences either */
+		return buf;
+	}
 	if (c == '\\')
 		return "\\\\";
 	if (c == '\n')
@@ -167,7 +173,7 @@ void strbuf_text(struct strbuf *sb, const char *s, enum text_format format)
 
 		if (!n) {
 			/* A backslash, escaped as the format escapes one, then xNN. */
-			strbuf_printf(sb, "\\\\x%02x", *p++);
+			strbuf_printf(sb, format == TEXT_PLAIN ? "\\x%02x" : "\\\\x%02x", *p++);
 			continue;
 		}
 		esc = n == 1 ? ascii_escape(*p, format, buf, sizeof(buf)) : NULL;

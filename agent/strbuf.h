@@ -34,6 +34,7 @@ enum text_format {
 	TEXT_JSON,	   /* inside a JSON string literal: " \ and control characters */
 	TEXT_METRIC_LABEL, /* a Prometheus label value: \ " and newline */
 	TEXT_METRIC_HELP,  /* a Prometheus HELP line: \ and newline */
+	TEXT_PLAIN,	   /* text for a terminal: control characters as \xNN, nothing else */
 };
 void strbuf_text(struct strbuf *sb, const char *s, enum text_format format);
 /*
