@@ -178,10 +178,10 @@ static int parse_probe_disable(struct config *cfg, const char *v, char *err, siz
 		memcpy(name, p, n);
 		name[n] = '\0';
 		if (!probe_catalog_has(name)) {
-			snprintf(
-			    err, errlen,
-			    "unknown probe \"%s\" (names as in sipwatch_probe_up; see the README)",
-			    name);
+			snprintf(err, errlen,
+				 "unknown probe \"%s\": not one of sipwatch's BPF programs (see "
+				 "the README)",
+				 name);
 			return -1;
 		}
 		for (const char *q = v; q < p; q += strcspn(q, ",") + 1) {
@@ -462,7 +462,8 @@ const struct option_def option_table[] = {
      "Switch on the kernel's BPF run-time statistics (kernel.bpf_stats_enabled) while running.",
      parse_bpf_stats},
     {"probe.disable", "PROBE[,PROBE...]", "",
-     "Do not attach these probes (names as in sipwatch_probe_up); they report 0. An unknown "
+     "Do not attach these probes (BPF program names, as in sipwatch_probe_up); they report 0. "
+     "An unknown "
      "or repeated name is an error.",
      parse_probe_disable},
     {"stall.threshold", "DURATION", "500ms",
