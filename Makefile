@@ -85,7 +85,14 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.bpf.h) $(wildc
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h) $(wildcard include/*.h)
+# Every skeleton's embedded object in one table (agent/probe_catalog.c: the probe names).
+$(BUILD)/skeletons.h: $(SKELS) Makefile
+	@{ for h in $(notdir $(wildcard include/*.h)) $(notdir $(SKELS)); do echo "#include \"$$h\""; done; \
+	  echo "static const void *(*const skeleton_objects[])(size_t *) = {"; \
+	  for s in $(subst -,_,$(notdir $(SKELS:.skel.h=))); do echo "	$${s}_bpf__elf_bytes,"; done; \
+	  echo "};"; } > $@
+
+$(BUILD)/agent/%.o: agent/%.c $(SKELS) $(BUILD)/skeletons.h $(wildcard agent/*.h) $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -94,7 +101,7 @@ $(BUILD)/agent/status.o $(BUILD)/asan/agent/status.o: agent/status.html
 
 # The agent's objects once more under ASan/UBSan, for the sanitized unit tests.
 ASAN_OBJS  := $(patsubst $(BUILD)/agent/%,$(BUILD)/asan/agent/%,$(LIB_OBJS))
-$(BUILD)/asan/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h) $(wildcard include/*.h)
+$(BUILD)/asan/agent/%.o: agent/%.c $(SKELS) $(BUILD)/skeletons.h $(wildcard agent/*.h) $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 

@@ -316,10 +316,15 @@ void doctor_render_text(const struct doctor_report *r, struct strbuf *out)
 	for (int i = 0; i < r->nr; i++) {
 		const struct doctor_finding *d = &r->findings[i];
 
-		strbuf_printf(out, "%s %s %s: %s", severity_name[d->severity], d->rule, d->subject,
-			      d->evidence);
-		if (d->fix[0])
-			strbuf_printf(out, "; fix: %s", d->fix);
+		/* Subjects and evidence carry interface names: bytes, perhaps not UTF-8. */
+		strbuf_printf(out, "%s %s ", severity_name[d->severity], d->rule);
+		strbuf_text(out, d->subject, TEXT_PLAIN);
+		strbuf_puts(out, ": ");
+		strbuf_text(out, d->evidence, TEXT_PLAIN);
+		if (d->fix[0]) {
+			strbuf_puts(out, "; fix: ");
+			strbuf_text(out, d->fix, TEXT_PLAIN);
+		}
 		strbuf_putc(out, '\n');
 	}
 	if (!doctor_at_risk(r))

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "incident.h"
 #include "log.h"
 #include "webconfig.h"
@@ -77,22 +78,39 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned int statu
 	return ret;
 }
 
-/* --web.config.file basic_auth_users: true when no users are configured or the request names one
- * with the right password. */
-static bool authorized(struct MHD_Connection *conn)
+/* --web.config.file basic_auth_users: OK when no users are configured or the request names one
+ * with the right password; BUSY when checking would exceed the bcrypt budget (webconfig.h). */
+static enum webconfig_auth authorized(struct MHD_Connection *conn)
 {
 	char *password = NULL, *user;
-	bool ok;
+	enum webconfig_auth ok = WEBCONFIG_AUTH_DENIED;
 
 	if (!web_config.nr_users)
-		return true;
+		return WEBCONFIG_AUTH_OK;
 	user = MHD_basic_auth_get_username_password(conn, &password);
-	ok = user && password && webconfig_check_user(&web_config, user, password);
+	if (user && password)
+		ok = webconfig_authorize(&web_config, user, password, monotonic_ns());
 	if (password)
 		explicit_bzero(password, strlen(password));
 	MHD_free(user);
 	MHD_free(password);
 	return ok;
+}
+
+/* 429: credentials not checked now (the bcrypt budget is spent); try again in a second. */
+static enum MHD_Result send_busy(struct MHD_Connection *conn)
+{
+	static char body[] = "too many credential checks, retry in a second\n";
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(sizeof(body) - 1, body, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Retry-After", "1");
+	ret = MHD_queue_response(conn, 429, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result send_unauthorized(struct MHD_Connection *conn)
@@ -130,8 +148,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_data_size = 0; /* discard bodies: no route takes one */
 		return MHD_YES;
 	}
-	if (!authorized(conn))
+	switch (authorized(conn)) {
+	case WEBCONFIG_AUTH_OK:
+		break;
+	case WEBCONFIG_AUTH_BUSY:
+		return send_busy(conn);
+	default:
 		return send_unauthorized(conn);
+	}
 	strbuf_init(&out);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		strbuf_puts(&out, "method not allowed\n");

@@ -58,13 +58,17 @@ int log_format_parse(const char *s, enum log_format *out)
 	return 0;
 }
 
-/* logfmt quotes a value that is empty or holds a space, quote, '=' or control character. */
+/*
+ * logfmt quotes a value that is empty or holds a space, quote, '=', control character or a byte
+ * that is not UTF-8 (which the quoted form writes as \xNN, like every other output).
+ */
 static void logfmt_value(struct strbuf *sb, const char *v)
 {
-	bool quote = !*v;
+	bool quote = !*v || !utf8_valid(v);
 
 	for (const char *p = v; *p && !quote; p++)
-		quote = *p == ' ' || *p == '"' || *p == '=' || (unsigned char)*p < 0x20;
+		quote = *p == ' ' || *p == '"' || *p == '=' || (unsigned char)*p < 0x20 ||
+			(unsigned char)*p == 0x7f;
 	if (!quote) {
 		strbuf_puts(sb, v);
 		return;

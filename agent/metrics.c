@@ -355,29 +355,19 @@ void metrics_format_value(char *buf, size_t len, double v)
 	}
 }
 
-/* The text format escapes backslash and newline; double quotes only inside label values. */
-static void escape(struct strbuf *out, const char *v, bool quotes)
-{
-	for (; *v; v++) {
-		if (*v == '\\')
-			strbuf_puts(out, "\\\\");
-		else if (*v == '"' && quotes)
-			strbuf_puts(out, "\\\"");
-		else if (*v == '\n')
-			strbuf_puts(out, "\\n");
-		else
-			strbuf_putc(out, *v);
-	}
-}
-
+/*
+ * The text format escapes backslash and newline, double quotes only inside label values, and must
+ * be UTF-8: an interface named with a byte that is not (ip link add $'v\xff' ...) would make
+ * Prometheus reject the whole scrape. strbuf_text() writes such a byte as \xNN.
+ */
 void metrics_escape_label(struct strbuf *out, const char *v)
 {
-	escape(out, v, true);
+	strbuf_text(out, v, TEXT_METRIC_LABEL);
 }
 
 void metrics_escape_help(struct strbuf *out, const char *v)
 {
-	escape(out, v, false);
+	strbuf_text(out, v, TEXT_METRIC_HELP);
 }
 
 /* name{l1="v1",...,extra_key="extra_val"} value */

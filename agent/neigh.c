@@ -378,20 +378,15 @@ static int route_sockets(struct agent *ag, struct http_request *req, struct strb
 	struct neigh_holding holdings[ROUTE_MAX_HOLDINGS];
 	struct neigh_hold_snapshot socks[ROUTE_MAX_SOCKETS];
 	const char *arg = http_query_arg(req, "since");
-	uint64_t now = monotonic_ns(), window = 300, since;
+	uint64_t now = monotonic_ns(), window = 300 * 1000000000ull, since;
 	int n, nr_socks = 0;
 
-	if (arg) {
-		char *end;
-
-		window = strtoull(arg, &end, 10);
-		if (end == arg || *end) {
-			strbuf_puts(out, "since: whole seconds expected\n");
-			*content_type = "text/plain";
-			return 400;
-		}
+	if (arg && neigh_since_window_ns(arg, &window)) {
+		strbuf_printf(out, "since: whole seconds 0-%llu expected\n", NEIGH_SINCE_MAX_S);
+		*content_type = "text/plain";
+		return 400;
 	}
-	since = now > window * 1000000000ull ? now - window * 1000000000ull : 0;
+	since = now > window ? now - window : 0;
 	*content_type = "application/json";
 	strbuf_puts(out, "{\"held_now\":[");
 	neigh_for_each_sip_held(put_held_now, &(struct held_now_json){.out = out});
@@ -439,6 +434,23 @@ static int route_sockets(struct agent *ag, struct http_request *req, struct strb
 	}
 	strbuf_puts(out, "]}\n");
 	return 200;
+}
+
+int neigh_since_window_ns(const char *arg, uint64_t *window_ns)
+{
+	uint64_t s = 0;
+
+	if (!*arg)
+		return -1;
+	for (const char *p = arg; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		s = s * 10 + (uint64_t)(*p - '0');
+		if (s > NEIGH_SINCE_MAX_S) /* checked per digit: s * 10 cannot wrap */
+			return -1;
+	}
+	*window_ns = s * 1000000000ull;
+	return 0;
 }
 
 /* --- incidents ----------------------------------------------------------------------------- */

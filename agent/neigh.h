@@ -59,6 +59,14 @@ int neigh_sip_held_sum(const struct neigh_hold_snapshot *snap, int n, bool (*is_
 		       neigh_episode_open_fn open, void *open_ctx, struct neigh_sip_held *out,
 		       int max);
 
+/*
+ * GET /neigh/sockets?since=SECONDS: whole seconds, at most NEIGH_SINCE_MAX_S, as nanoseconds in
+ * *@window_ns. -1 for anything else (a sign, a fraction, or a number whose nanoseconds would wrap
+ * around 64 bits and turn "the last 600 years" into "the last few seconds").
+ */
+#define NEIGH_SINCE_MAX_S (366ULL * 86400)
+int neigh_since_window_ns(const char *arg, uint64_t *window_ns);
+
 /* The kernel's HZ from two (jiffies, ns) samples (0 when they make no sense). For the tests. */
 long neigh_hz_from_samples(const struct neigh_clock *a, const struct neigh_clock *b);
 

@@ -3,6 +3,7 @@
 
 #include "webconfig.h"
 
+#include "probe_catalog.h"
 #include "refresh.h"
 #include "sendq_abi.h"
 
@@ -35,11 +36,37 @@ static int parse_bool(bool *dst, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A whole number in decimal digits only, at most @max: no sign, no space, no hex, and no value
+ * that wraps (strtoul's "4294967297" is 1 in 32 bits; "-1" is ULONG_MAX). -1 when @v is not that.
+ */
+static int parse_decimal(const char *v, unsigned long long max, unsigned long long *out,
+			 const char **end)
+{
+	unsigned long long n = 0;
+	const char *p = v;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned digit = (unsigned)(*p - '0');
+
+		if (n > (max - digit) / 10)
+			return -1;
+		n = n * 10 + digit;
+	}
+	if (end)
+		*end = p;
+	else if (*p)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 static int parse_listen_address(struct config *cfg, const char *v, char *err, size_t errlen)
 {
 	const char *colon = strrchr(v, ':');
-	char *end;
-	long port;
+	unsigned long long port;
 
 	if (!colon) {
 		snprintf(err, errlen, "expected [host]:port, got \"%s\"", v);
@@ -49,9 +76,7 @@ static int parse_listen_address(struct config *cfg, const char *v, char *err, si
 		snprintf(err, errlen, "expected [ipv6-address]:port, got \"%s\"", v);
 		return -1;
 	}
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || port < 1 || port > 65535) {
+	if (parse_decimal(colon + 1, 65535, &port, NULL) || port < 1) {
 		snprintf(err, errlen, "port must be 1-65535, got \"%s\"", colon + 1);
 		return -1;
 	}
@@ -77,12 +102,10 @@ static int parse_sip_ports(struct config *cfg, const char *v, char *err, size_t 
 		return -1;
 	}
 	while (*p) {
-		char *end;
-		long port;
+		unsigned long long port;
+		const char *end;
 
-		errno = 0;
-		port = strtol(p, &end, 10);
-		if (errno || end == p || (*end && *end != ',') || port < 1 || port > 65535) {
+		if (parse_decimal(p, 65535, &port, &end) || (*end && *end != ',') || port < 1) {
 			snprintf(err, errlen,
 				 "expected a comma-separated list of ports 1-65535, got \"%s\"", v);
 			return -1;
@@ -93,7 +116,7 @@ static int parse_sip_ports(struct config *cfg, const char *v, char *err, size_t 
 		}
 		for (int i = 0; i < n; i++) {
 			if (cfg->sip_ports[i] == port) {
-				snprintf(err, errlen, "port %ld listed twice", port);
+				snprintf(err, errlen, "port %llu listed twice", port);
 				return -1;
 			}
 		}
@@ -136,13 +159,49 @@ static int parse_bpf_stats(struct config *cfg, const char *v, char *err, size_t 
 	return parse_bool(&cfg->bpf_stats, v, err, errlen);
 }
 
+/*
+ * Names of the programs in sipwatch's BPF objects (probe_name(): up to "___"); a name that is none
+ * of them is a typo that would otherwise leave the probe it meant attached.
+ */
 static int parse_probe_disable(struct config *cfg, const char *v, char *err, size_t errlen)
 {
+	const char *p = v;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char name[64];
+
+		if (!n || n >= sizeof(name) || (p[n] == ',' && !p[n + 1])) {
+			snprintf(err, errlen,
+				 "expected a comma-separated list of probe names, got \"%s\"", v);
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!probe_catalog_has(name)) {
+			snprintf(err, errlen,
+				 "unknown probe \"%s\": not one of sipwatch's BPF programs (see "
+				 "the README)",
+				 name);
+			return -1;
+		}
+		for (const char *q = v; q < p; q += strcspn(q, ",") + 1) {
+			if (strcspn(q, ",") == n && !strncmp(q, name, n)) {
+				snprintf(err, errlen, "probe \"%s\" listed twice", name);
+				return -1;
+			}
+		}
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
 	return parse_string(cfg->probe_disable, sizeof(cfg->probe_disable), v, err, errlen);
 }
 
-/* A duration: a positive number with a unit, us, ms or s ("500ms", "1.5s"). */
-/* A duration with a unit (us, ms, s, m, h), more than 0 and under @limit_ns (@limit_text). */
+/*
+ * A duration: decimal digits with an optional fraction and a unit (us, ms, s, m, h), more than 0
+ * and under @limit_ns (@limit_text). No sign, exponent, hex or space: "1e3s" or " 5s" are typos.
+ */
 static int parse_duration_ns(uint64_t *dst, const char *v, double limit_ns, const char *limit_text,
 			     char *err, size_t errlen)
 {
@@ -155,7 +214,8 @@ static int parse_duration_ns(uint64_t *dst, const char *v, double limit_ns, cons
 
 	errno = 0;
 	x = strtod(v, &end);
-	if (!errno && end != v && x > 0) {
+	if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == (size_t)(end - v) && !errno &&
+	    x > 0) {
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			if (!strcmp(end, units[i].unit) && x * units[i].ns >= 1 &&
 			    x * units[i].ns < limit_ns) {
@@ -237,7 +297,8 @@ static int parse_neigh_refresh_rate(struct config *cfg, const char *v, char *err
 
 	errno = 0;
 	rate = strtod(v, &end);
-	if (errno || end == v || *end || !(rate > 0) || rate > 1000) {
+	if (v[0] < '0' || v[0] > '9' || strspn(v, "0123456789.") != strlen(v) || errno ||
+	    end == v || *end || !(rate > 0) || rate > 1000) {
 		snprintf(err, errlen,
 			 "expected refreshes per second, more than 0 and at most 1000, got \"%s\"",
 			 v);
@@ -255,12 +316,9 @@ static int parse_neigh_failfast(struct config *cfg, const char *v, char *err, si
 static int parse_neigh_incident_interval(struct config *cfg, const char *v, char *err,
 					 size_t errlen)
 {
-	char *end;
-	long secs;
+	unsigned long long secs;
 
-	errno = 0;
-	secs = strtol(v, &end, 10);
-	if (errno || end == v || *end || secs < 0 || secs > 86400) {
+	if (parse_decimal(v, 86400, &secs, NULL)) {
 		snprintf(err, errlen, "expected whole seconds 0-86400, got \"%s\"", v);
 		return -1;
 	}
@@ -271,40 +329,51 @@ static int parse_neigh_incident_interval(struct config *cfg, const char *v, char
 /* Kernel limits: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL (32767 s), MAX_TCP_KEEPCNT (127). */
 static int parse_tcp_keepalive(struct config *cfg, const char *v, char *err, size_t errlen)
 {
-	unsigned idle, intvl, probes;
-	char tail;
+	unsigned long long idle, intvl, probes;
+	const char *p = v;
 
 	cfg->tcp_keepalive_idle = cfg->tcp_keepalive_intvl = cfg->tcp_keepalive_probes = 0;
 	if (!*v)
 		return 0;
-	if (strchr(v, '-') || sscanf(v, "%u,%u,%u%c", &idle, &intvl, &probes, &tail) != 3 ||
-	    idle < 1 || idle > 32767 || intvl < 1 || intvl > 32767 || probes < 1 || probes > 127) {
+	if (parse_decimal(p, 32767, &idle, &p) || *p++ != ',' ||
+	    parse_decimal(p, 32767, &intvl, &p) || *p++ != ',' ||
+	    parse_decimal(p, 127, &probes, NULL) || idle < 1 || intvl < 1 || probes < 1) {
 		snprintf(err, errlen,
 			 "expected IDLE,INTERVAL,COUNT (seconds 1-32767, seconds 1-32767, "
 			 "probes 1-127), got \"%s\"",
 			 v);
 		return -1;
 	}
-	cfg->tcp_keepalive_idle = idle;
-	cfg->tcp_keepalive_intvl = intvl;
-	cfg->tcp_keepalive_probes = probes;
+	cfg->tcp_keepalive_idle = (unsigned)idle;
+	cfg->tcp_keepalive_intvl = (unsigned)intvl;
+	cfg->tcp_keepalive_probes = (unsigned)probes;
 	return 0;
 }
 
+/*
+ * TCP_USER_TIMEOUT kills a connection whose data stays unacknowledged this long. Under
+ * TCP_USER_TIMEOUT_MIN_MS one or two lost segments would do it (the first retransmissions come
+ * 1, 2 and 4 s apart with the kernel's initial RTO of 1 s), taking down every SIP trunk at once
+ * on a moment's packet loss.
+ */
 static int parse_tcp_user_timeout(struct config *cfg, const char *v, char *err, size_t errlen)
 {
-	char *end;
-	long ms;
+	unsigned long long ms;
 
-	errno = 0;
-	ms = strtol(v, &end, 10);
-	if (errno || end == v || *end || ms < 0 || ms > 2147483647L) {
-		snprintf(err, errlen, "expected milliseconds 0-2147483647 (0 = off), got \"%s\"",
-			 v);
+	if (parse_decimal(v, 2147483647ULL, &ms, NULL) || (ms && ms < TCP_USER_TIMEOUT_MIN_MS)) {
+		snprintf(err, errlen,
+			 "expected milliseconds %u-2147483647 (0 = off; less lets one or two lost "
+			 "segments kill every SIP TCP trunk), got \"%s\"",
+			 TCP_USER_TIMEOUT_MIN_MS, v);
 		return -1;
 	}
 	cfg->tcp_user_timeout_ms = (unsigned)ms;
 	return 0;
+}
+
+static int parse_tcp_policy_all_netns(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_bool(&cfg->tcp_policy_all_netns, v, err, errlen);
 }
 
 static int parse_web_config_file(struct config *cfg, const char *v, char *err, size_t errlen)
@@ -325,6 +394,19 @@ static int parse_ifaces(struct config *cfg, const char *v, char *err, size_t err
 			return -1;
 		}
 	}
+	/* A name twice would be attached twice: the second attach fails and reports it down. */
+	for (const char *p = v; *p; p += strcspn(p, ",") + 1) {
+		size_t n = strcspn(p, ",");
+
+		for (const char *q = v; q < p; q += strcspn(q, ",") + 1) {
+			if (strcspn(q, ",") == n && !strncmp(p, q, n)) {
+				snprintf(err, errlen, "interface \"%.*s\" listed twice", (int)n, p);
+				return -1;
+			}
+		}
+		if (!p[n])
+			break;
+	}
 	return parse_string(cfg->ifaces, sizeof(cfg->ifaces), v, err, errlen);
 }
 
@@ -344,12 +426,9 @@ static int parse_xdp_mode(struct config *cfg, const char *v, char *err, size_t e
 
 static int parse_count(uint32_t *dst, const char *v, long min, long max, char *err, size_t errlen)
 {
-	char *end;
-	long n;
+	unsigned long long n;
 
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < min || n > max) {
+	if (parse_decimal(v, (unsigned long long)max, &n, NULL) || n < (unsigned long long)min) {
 		snprintf(err, errlen, "expected a whole number %ld-%ld, got \"%s\"", min, max, v);
 		return -1;
 	}
@@ -408,7 +487,9 @@ const struct option_def option_table[] = {
      "Switch on the kernel's BPF run-time statistics (kernel.bpf_stats_enabled) while running.",
      parse_bpf_stats},
     {"probe.disable", "PROBE[,PROBE...]", "",
-     "Do not attach these probes (names as in sipwatch_probe_up); they report 0.",
+     "Do not attach these probes (BPF program names, as in sipwatch_probe_up); they report 0. "
+     "An unknown "
+     "or repeated name is an error.",
      parse_probe_disable},
     {"stall.threshold", "DURATION", "500ms",
      "A send on a SIP socket blocked this long (see --stall.hook for what is timed) counts as a "
@@ -450,11 +531,18 @@ const struct option_def option_table[] = {
      parse_tcp_keepalive},
     {"tcp.user-timeout", "MS", "0",
      "Enforce TCP_USER_TIMEOUT (milliseconds) on SIP TCP connections in the agent's namespace "
-     "(opt-in; 0 = off).",
+     "(opt-in; 0 = off). At least 10000: below that one or two lost segments (retransmitted 1, 2, "
+     "4 s apart) would close every SIP TCP trunk at once.",
      parse_tcp_user_timeout},
+    {"tcp.policy-all-netns", NULL, "false",
+     "Apply --tcp.keepalive and --tcp.user-timeout to new SIP TCP connections in every network "
+     "namespace, containers included. Without it the policy changes only the agent's own "
+     "namespace, also with --netns.all (which only observes).",
+     parse_tcp_policy_all_netns},
     {"ifaces", "IFACE[,IFACE...]", "",
      "Interfaces whose SIP traffic is classified (XDP ingress, tc egress); default: every "
-     "interface that is up and not loopback when sipwatch starts.",
+     "interface that is up and not loopback when sipwatch starts. A name listed twice is an "
+     "error.",
      parse_ifaces},
     {"xdp.mode", "MODE", "auto",
      "auto (native, else generic XDP, else tc ingress), native, generic, or off (tc ingress).",

@@ -36,12 +36,16 @@ struct config {
 	/* --tcp.keepalive: enforced on SIP TCP connections; idle 0 = no policy */
 	unsigned tcp_keepalive_idle, tcp_keepalive_intvl, tcp_keepalive_probes; /* s, s, count */
 	unsigned tcp_user_timeout_ms; /* --tcp.user-timeout; 0 = no policy */
+	bool tcp_policy_all_netns;    /* --tcp.policy-all-netns: the policy in every namespace */
 	char ifaces[256];	      /* --ifaces: comma-separated; empty = every up non-loopback */
 	int xdp_mode;		      /* enum sip_xdp_mode (agent/sip.h) */
 	uint32_t peers_max;	      /* --peers.max: size of the kernel's SIP peer table */
 	uint64_t peers_idle_timeout_ms; /* --peers.idle-timeout: peers idle this long are dropped */
 	uint32_t metrics_peer_series;	/* --metrics.peer-series: cap on per-peer series */
 };
+
+/* --tcp.user-timeout below this (but not 0) is refused: see parse_tcp_user_timeout(). */
+#define TCP_USER_TIMEOUT_MIN_MS 10000u
 
 struct option_def {
 	const char *name;    /* without the leading "--" */

@@ -87,35 +87,108 @@ void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 }
 
+size_t utf8_sequence_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf; /* the allowed range of the second byte */
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0; /* continuation byte, 0xc0/0xc1 (overlong), 0xf5-0xff */
+	/* RFC 3629's table: no overlong forms, no surrogates, nothing over U+10FFFF. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf) /* also stops at the terminating NUL */
+			return 0;
+	return n;
+}
+
+bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_sequence_len(p);
+
+		if (!n)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* The escape for ASCII character @c in @format, or NULL to copy it as it is. */
+static const char *ascii_escape(unsigned char c, enum text_format format, char *buf, size_t len)
+{
+	if (format == TEXT_PLAIN) {
+		if (c >= 0x20 && c != 0x7f)
+			return NULL;
+		snprintf(buf, len, "\\x%02x", c); /* no terminal escape sequences either */
+		return buf;
+	}
+	if (c == '\\')
+		return "\\\\";
+	if (c == '\n')
+		return "\\n";
+	if (c == '"' && format != TEXT_METRIC_HELP)
+		return "\\\"";
+	if (format != TEXT_JSON)
+		return NULL;
+	if (c == '\r')
+		return "\\r";
+	if (c == '\t')
+		return "\\t";
+	if (c < 0x20) {
+		snprintf(buf, len, "\\u%04x", c);
+		return buf;
+	}
+	return NULL;
+}
+
+void strbuf_text(struct strbuf *sb, const char *s, enum text_format format)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_sequence_len(p);
+		const char *esc;
+		char buf[8];
+
+		if (!n) {
+			/* A backslash, escaped as the format escapes one, then xNN. */
+			strbuf_printf(sb, format == TEXT_PLAIN ? "\\x%02x" : "\\\\x%02x", *p++);
+			continue;
+		}
+		esc = n == 1 ? ascii_escape(*p, format, buf, sizeof(buf)) : NULL;
+		if (esc)
+			strbuf_puts(sb, esc);
+		else
+			strbuf_append(sb, (const char *)p, n);
+		p += n;
+	}
+}
+
 void strbuf_json_string(struct strbuf *sb, const char *s)
 {
 	strbuf_putc(sb, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		switch (c) {
-		case '"':
-			strbuf_puts(sb, "\\\"");
-			break;
-		case '\\':
-			strbuf_puts(sb, "\\\\");
-			break;
-		case '\n':
-			strbuf_puts(sb, "\\n");
-			break;
-		case '\r':
-			strbuf_puts(sb, "\\r");
-			break;
-		case '\t':
-			strbuf_puts(sb, "\\t");
-			break;
-		default:
-			if (c < 0x20)
-				strbuf_printf(sb, "\\u%04x", c);
-			else
-				strbuf_putc(sb, (char)c);
-		}
-	}
+	strbuf_text(sb, s, TEXT_JSON);
 	strbuf_putc(sb, '"');
 }
 

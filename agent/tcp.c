@@ -17,16 +17,15 @@
 #include "log.h"
 #include "mapwalk.h"
 #include "probes.h"
+#include "sockowner.h"
 #include "tcp.skel.h"
 
 /* Entries in GET /tcp (offenders first); the counts cover every connection. */
 #define TCP_JSON_MAX_SOCKETS 512
-/* A /proc scan for an incident's owner gives up after this many descriptors. */
-#define OWNER_SCAN_MAX_FDS 200000
 
 static struct tcp_bpf *skel;
 static struct bpf_link *audit_link;
-static struct metric_family *timeouts, *retransmits, *connections, *detection;
+static struct metric_family *timeouts, *retransmits, *connections, *detection, *audit_scans;
 static bool with_netns;
 static unsigned kernel_hz;
 static uint64_t calib_jiffies, calib_ns; /* first audit sample, while HZ is unknown */
@@ -141,58 +140,6 @@ static double jiffies_seconds(uint64_t jiffies)
 	return kernel_hz ? (double)jiffies / kernel_hz : -1;
 }
 
-/*
- * The process holding socket inode @ino, by the /proc/PID/fd links (bounded scan: incidents are
- * rare, but a PBX may hold many descriptors). Best effort: the owner may already have closed it.
- */
-static bool find_socket_owner(uint32_t ino, int *pid, char *comm, size_t comm_len)
-{
-	char want[32], path[600], link[64];
-	struct dirent *p, *fd;
-	size_t scanned = 0;
-	bool found = false;
-	DIR *proc, *fds;
-
-	snprintf(want, sizeof(want), "socket:[%u]", ino);
-	proc = opendir("/proc");
-	if (!proc)
-		return false;
-	while (!found && scanned < OWNER_SCAN_MAX_FDS && (p = readdir(proc))) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
-		fds = opendir(path);
-		if (!fds)
-			continue;
-		while (!found && scanned++ < OWNER_SCAN_MAX_FDS && (fd = readdir(fds))) {
-			ssize_t n;
-
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, fd->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n <= 0)
-				continue;
-			link[n] = '\0';
-			found = !strcmp(link, want);
-		}
-		closedir(fds);
-		if (found) {
-			FILE *f;
-
-			*pid = atoi(p->d_name);
-			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
-			comm[0] = '\0';
-			f = fopen(path, "r");
-			if (f) {
-				if (fgets(comm, (int)comm_len, f))
-					comm[strcspn(comm, "\n")] = '\0';
-				fclose(f);
-			}
-		}
-	}
-	closedir(proc);
-	return found;
-}
-
 static void log_keepalive(struct log_line *l, const struct tcp_keepalive_settings *ka)
 {
 	double detect = tcp_detection_seconds(ka, kernel_hz);
@@ -237,7 +184,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	log_uint(&l, "retransmits", e->retransmits);
 	log_uint(&l, "probes_out", e->probes_out);
 	log_uint(&l, "uid", e->uid);
-	if (e->socket_ino && find_socket_owner(e->socket_ino, &pid, comm, sizeof(comm))) {
+	/* Bounded: agent/sockowner.h. */
+	if (e->socket_ino && sockowner_find(e->socket_ino, &pid, comm, sizeof(comm))) {
 		log_int(&l, "pid", pid);
 		log_str(&l, "comm", comm);
 	}
@@ -271,6 +219,7 @@ static int run_audit(void)
 	audit_len = 0;
 	if (!audit_link)
 		return -ENOENT;
+	metric_add(audit_scans, NO_LABELS, 1);
 	fd = bpf_iter_create(bpf_link__fd(audit_link));
 	if (fd < 0)
 		return -errno;
@@ -307,16 +256,25 @@ static int run_audit(void)
 }
 
 /*
- * sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan, rerun at most
- * every KERNEL_SCAN_MIN_NS (the iterator walks the kernel's whole TCP hash table).
+ * The audit scan, rerun at most every KERNEL_SCAN_MIN_NS: the iterator walks the kernel's whole
+ * TCP hash table, on the event loop. Scrapes and GET /tcp share it, so a client requesting /tcp
+ * in a loop costs at most four scans a second.
  */
-static void collect_audit(struct agent *ag)
+static int audit_refresh(void)
 {
 	static uint64_t audited_ns;
 	static int audit_err;
 
 	if (interval_elapsed(&audited_ns, KERNEL_SCAN_MIN_NS))
 		audit_err = run_audit();
+	return audit_err;
+}
+
+/* sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan. */
+static void collect_audit(struct agent *ag)
+{
+	int audit_err = audit_refresh();
+
 	metric_family_clear(connections);
 	metric_family_clear(detection);
 	if (audit_err && !audit_len)
@@ -438,7 +396,7 @@ static int route_tcp(struct agent *ag, struct http_request *req, struct strbuf *
 		strbuf_puts(out, "{\"error\":\"the TCP audit iterator is not available\"}\n");
 		return 503;
 	}
-	err = run_audit();
+	err = audit_refresh();
 	if (err && !audit_len) {
 		strbuf_printf(out, "{\"error\":\"audit failed: %s\"}\n", strerror(-err));
 		return 500;
@@ -474,6 +432,11 @@ static void register_metrics(struct agent *ag)
 	connections = metrics_gauge(ag->reg, "sipwatch_tcp_connections",
 				    "Established SIP TCP connections, by whether keepalive is on.",
 				    LABELS("port", "keepalive"));
+	audit_scans = metrics_counter(ag->reg, "sipwatch_tcp_audit_scans_total",
+				      "Scans of the kernel's TCP table by the keepalive audit "
+				      "(iter/tcp); scrapes and GET /tcp within 250 ms share one.",
+				      NO_LABELS);
+	metric_set(audit_scans, NO_LABELS, 0);
 	detection = metrics_gauge(ag->reg, "sipwatch_tcp_keepalive_detection_seconds",
 				  "Worst dead-peer detection time (idle + interval x probes) among "
 				  "SIP TCP connections with keepalive on.",

@@ -33,6 +33,11 @@ static int load(struct agent *ag, bool with_existing)
 	if (!skel)
 		return -errno;
 	skel->rodata->cfg = ag->bpf_cfg;
+	/*
+	 * --netns.all observes every namespace; changing other namespaces' sockets (containers'
+	 * too) is a separate decision: --tcp.policy-all-netns.
+	 */
+	skel->rodata->cfg.all_netns = ag->cfg.tcp_policy_all_netns;
 	skel->rodata->policy.keepalive_idle_s = ag->cfg.tcp_keepalive_idle;
 	skel->rodata->policy.keepalive_intvl_s = ag->cfg.tcp_keepalive_intvl;
 	skel->rodata->policy.keepalive_probes = ag->cfg.tcp_keepalive_probes;

@@ -79,6 +79,12 @@ d = json.loads(sys.argv[1])
 s = [s for s in d["sockets"] if s["proto"] == "udp" and s["port"] == 5060]
 h = [h for x in s for h in x["holdings"] if h["address"] == "10.99.0.2"]
 sys.exit(not (h and h[0]["packets"] == int(sys.argv[2]) and h[0]["bytes"] > 0 and s[0]["comm"] == "udp_burst"))' "$socks" "$sent"
+# Issue 17 item 15: a window whose nanoseconds wrap around 64 bits (18446744074 s is 2^64 ns +
+# 0.29 s) is refused, not read as "the last 0.29 s"; so are a sign and a year and a day.
+since_code() { in_host pbx curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$(agent_url "/neigh/sockets?since=$1")"; }
+check "?since= whose nanoseconds would wrap: 400" [ "$(since_code 18446744074)" = 400 ]
+check "?since=-1 and ?since=31622401: 400" bash -c '[ "$1" = 400 ] && [ "$2" = 400 ]' _ "$(since_code -1)" "$(since_code 31622401)"
+check "?since=31622400 (a year): 200" [ "$(since_code 31622400)" = 200 ]
 
 # --- IPv6 (NDP): frees its queue without a drop reason; quicker probes ---------------------------
 in_host pbx sysctl -qw net.ipv4.neigh.eth0.retrans_time_ms=300 net.ipv6.neigh.eth0.retrans_time_ms=300

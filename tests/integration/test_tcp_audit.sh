@@ -43,6 +43,19 @@ check "/tcp lists the offender first: the PBX's accepted connection" bash -c \
 check "/tcp shows per-socket and sysctl settings with their detection times" bash -c \
 	'python3 -c "import json,sys; d=json.loads(sys.argv[1]); t=sorted((s.get(\"detection_seconds\"), s[\"settings\"]) for s in d[\"sockets\"] if s[\"keepalive\"]); sys.exit(t != [(45, \"socket\"), (640, \"sysctl\")])" "$1"' _ "$tcp"
 
+# Issue 17 item 14: GET /tcp shares the scrape's 250 ms scan. 60 requests back to back (one curl,
+# one connection): the scans counted are at most one per 250 ms of the time they took, plus the
+# scrapes around them; without the sharing, one scan per request.
+scans0=$(metric sipwatch_tcp_audit_scans_total)
+t0=$(date +%s.%N)
+in_host pbx curl -sf --max-time 20 -o /dev/null $(for _ in $(seq 60); do echo "$(agent_url /tcp)"; done)
+t1=$(date +%s.%N)
+scans1=$(metric sipwatch_tcp_audit_scans_total)
+bound=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) / 0.25 + 3 }')
+echo "60 GET /tcp in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s: $((scans1 - scans0)) scans (bound $bound)"
+check "60 GET /tcp share the 250 ms scan ($((scans1 - scans0)) scans, at most $bound)" \
+	bash -c '[ "$1" -le "$2" ] && [ "$2" -lt 60 ]' _ "$((scans1 - scans0))" "$bound"
+
 bg_stop
 check "closed connections leave the audit" wait_metric 10 sipwatch_tcp_connections 'port="5060"' eq 0
 check "no detection time without keepalive connections" \

@@ -362,6 +362,14 @@ static void test_render(void **state)
 	assert_non_null(strstr(out.data, "crit sndbuf_unres_qlen udp 0.0.0.0:5060 via eth0: "));
 	assert_null(strstr(out.data, "ok: nothing at risk"));
 	strbuf_reset(&out);
+	/* Issue 17 item 12: an interface name that is not UTF-8, or holds an escape sequence. */
+	strcpy(report->findings[0].subject, "net.ipv4.neigh.v\xff\x1b[2J");
+	doctor_render_text(report, &out);
+	assert_non_null(strstr(out.data, " net.ipv4.neigh.v\\xff\\x1b[2J: "));
+	strbuf_reset(&out);
+	doctor_render_json(report, &out);
+	assert_non_null(strstr(out.data, "\"subject\":\"net.ipv4.neigh.v\\\\xff\\u001b[2J\""));
+	strbuf_reset(&out);
 	strcpy(report->findings[0].subject, "quote\" and \\ backslash");
 	doctor_render_json(report, &out);
 	assert_non_null(strstr(out.data, "\"subject\":\"quote\\\" and \\\\ backslash\""));

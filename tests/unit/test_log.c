@@ -64,6 +64,46 @@ static void test_json_line(void **state)
 	log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
 }
 
+/* Issue 17 item 12: bytes that are not UTF-8 never reach a log line or an incident as they are. */
+static void write_bad_utf8(void)
+{
+	struct log_line l;
+
+	if (incident_begin(&l, "bad_utf8", "a name that is not UTF-8")) {
+		log_str(&l, "ifname", "v\xff");
+		log_str(&l, "comm", "sip\xc3\xa9\xe2\x82"); /* é, then a euro sign cut short */
+		log_end(&l);
+	}
+}
+
+static void test_invalid_utf8_escaped(void **state)
+{
+	struct strbuf sb;
+
+	incidents_clear();
+	log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+	capture(write_bad_utf8);
+	assert_non_null(
+	    strstr(captured, " ifname=\"v\\\\xff\" comm=\"sip\xc3\xa9\\\\xe2\\\\x82\"\n"));
+	log_setup(LOG_INFO, LOG_FORMAT_JSON);
+	capture(write_bad_utf8);
+	assert_non_null(
+	    strstr(captured, "\"ifname\":\"v\\\\xff\",\"comm\":\"sip\xc3\xa9\\\\xe2\\\\x82\"}\n"));
+	log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+	strbuf_init(&sb);
+	incidents_to_json(&sb, "bad_utf8", 10);
+	assert_non_null(
+	    strstr(sb.data, "\"ifname\":\"v\\\\xff\",\"comm\":\"sip\xc3\xa9\\\\xe2\\\\x82\"}"));
+	assert_true(utf8_valid(captured));
+	assert_true(utf8_valid(sb.data));
+	/* JSON's own escapes for control characters; DEL and valid UTF-8 pass. */
+	strbuf_reset(&sb);
+	strbuf_json_string(&sb, "a\x01\x7f\t\xe2\x82\xac");
+	assert_string_equal(sb.data, "\"a\\u0001\x7f\\t\xe2\x82\xac\"");
+	strbuf_free(&sb);
+	incidents_clear();
+}
+
 static void test_level_filter(void **state)
 {
 	log_setup(LOG_ERROR, LOG_FORMAT_LOGFMT);
@@ -132,6 +172,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_logfmt_quoting),
 	    cmocka_unit_test(test_json_line),
+	    cmocka_unit_test(test_invalid_utf8_escaped),
 	    cmocka_unit_test(test_level_filter),
 	    cmocka_unit_test(test_incident_recorded_even_when_not_printed),
 	    cmocka_unit_test(test_incident_ring_bounded_newest_first),

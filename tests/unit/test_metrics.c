@@ -68,6 +68,41 @@ static void test_label_and_help_escaping(void **state)
 	metrics_free(reg);
 }
 
+/*
+ * Issue 17 item 12: an interface or process name is bytes, not UTF-8. A byte that is not part of
+ * valid UTF-8 is written as \xNN (so the exposition stays UTF-8 and Prometheus accepts it); valid
+ * multi-byte characters pass untouched.
+ */
+static void test_label_invalid_utf8(void **state)
+{
+	static const struct {
+		const char *in, *label;
+	} cases[] = {
+	    {"v\xff", "v\\\\xff"},		       /* not a UTF-8 byte at all */
+	    {"eth\xc3", "eth\\\\xc3"},		       /* a sequence cut short (16-byte comm) */
+	    {"\x80x", "\\\\x80x"},		       /* a stray continuation byte */
+	    {"\xc0\xaf", "\\\\xc0\\\\xaf"},	       /* overlong "/" */
+	    {"\xed\xa0\x80", "\\\\xed\\\\xa0\\\\x80"}, /* a UTF-16 surrogate */
+	    {"\xf4\x90\x80\x80", "\\\\xf4\\\\x90\\\\x80\\\\x80"}, /* over U+10FFFF */
+	    {"caf\xc3\xa9", "caf\xc3\xa9"},			  /* valid: é */
+	    {"\xf0\x9f\x93\x9e", "\xf0\x9f\x93\x9e"},		  /* valid: 4 bytes */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct metrics *reg = metrics_new();
+		struct metric_family *f = metrics_gauge(reg, "g", "h", LABELS("ifname"));
+		char want[128], *out;
+
+		metric_set(f, LABELS(cases[i].in), 1);
+		out = render(reg);
+		snprintf(want, sizeof(want), "g{ifname=\"%s\"} 1\n", cases[i].label);
+		if (!strstr(out, want))
+			fail_msg("case %zu: want %s in:\n%s", i, want, out);
+		free(out);
+		metrics_free(reg);
+	}
+}
+
 static void test_histogram_invariants(void **state)
 {
 	static const double bounds[] = {0.1, 1, 10};
@@ -211,6 +246,7 @@ int main(void)
 	    cmocka_unit_test(test_counter_and_help_type),
 	    cmocka_unit_test(test_families_and_series_sorted),
 	    cmocka_unit_test(test_label_and_help_escaping),
+	    cmocka_unit_test(test_label_invalid_utf8),
 	    cmocka_unit_test(test_histogram_invariants),
 	    cmocka_unit_test(test_histogram_set_from_counts),
 	    cmocka_unit_test(test_updates_of_the_wrong_kind_ignored),

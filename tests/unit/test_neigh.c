@@ -226,6 +226,31 @@ static void test_hz_calibration(void **state)
 	assert_int_equal(neigh_hz_from_samples(&b, &a), 0);
 }
 
+/* Issue 17 item 15: ?since= must not wrap when turned into nanoseconds. */
+static void test_since_window(void **state)
+{
+	uint64_t ns = 7;
+
+	assert_int_equal(neigh_since_window_ns("300", &ns), 0);
+	assert_true(ns == 300 * SEC);
+	assert_int_equal(neigh_since_window_ns("0", &ns), 0);
+	assert_true(ns == 0);
+	assert_int_equal(neigh_since_window_ns("31622400", &ns), 0);
+	assert_true(ns == NEIGH_SINCE_MAX_S * SEC);
+	ns = 7;
+	/* 18446744074 s is 2^64 ns + 290448384 ns: wrapped, it would mean "the last 0.29 s". */
+	assert_int_equal(neigh_since_window_ns("18446744074", &ns), -1);
+	assert_int_equal(neigh_since_window_ns("18446744073709551617", &ns), -1);
+	assert_int_equal(neigh_since_window_ns("99999999999999999999999", &ns), -1);
+	assert_int_equal(neigh_since_window_ns("31622401", &ns), -1);
+	assert_int_equal(neigh_since_window_ns("-1", &ns), -1);
+	assert_int_equal(neigh_since_window_ns("+5", &ns), -1);
+	assert_int_equal(neigh_since_window_ns(" 5", &ns), -1);
+	assert_int_equal(neigh_since_window_ns("1.5", &ns), -1);
+	assert_int_equal(neigh_since_window_ns("", &ns), -1);
+	assert_true(ns == 7); /* untouched on error */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +261,7 @@ int main(void)
 	    cmocka_unit_test(test_sip_held_sum),
 	    cmocka_unit_test(test_ratelimit),
 	    cmocka_unit_test(test_hz_calibration),
+	    cmocka_unit_test(test_since_window),
 	};
 
 	return cmocka_run_group_tests_name("neigh", tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "options.h"
+#include "probe_catalog.h"
 #include "refresh.h"
 
 static char errbuf[4096];
@@ -153,28 +154,78 @@ static const struct {
     {"--peers.idle-timeout=60", "expected a duration like"},
     {"--peers.idle-timeout=100ms", "must be at least 1s"},
     {"--metrics.peer-series=-1", "expected a whole number 0-10000"},
+    /* Issue 17 item 11: values that would wrap in 32 bits, signs, spaces, hex, exponents. */
+    {"--tcp.keepalive=4294967297,1,1", "expected IDLE,INTERVAL,COUNT"},
+    {"--tcp.keepalive=1,4294967297,1", "expected IDLE,INTERVAL,COUNT"},
+    {"--tcp.keepalive=1,1,4294967297", "expected IDLE,INTERVAL,COUNT"},
+    {"--tcp.keepalive=18446744073709551617,1,1", "expected IDLE,INTERVAL,COUNT"},
+    {"--tcp.keepalive=+2,1,2", "expected IDLE,INTERVAL,COUNT"},
+    {"--tcp.keepalive= 2,1,2", "expected IDLE,INTERVAL,COUNT"},
+    {"--tcp.keepalive=2,1,2,", "expected IDLE,INTERVAL,COUNT"},
+    {"--tcp.user-timeout=1", "expected milliseconds 10000-2147483647"},
+    {"--tcp.user-timeout=9999", "expected milliseconds 10000-2147483647"},
+    {"--tcp.user-timeout=4294967297", "expected milliseconds"},
+    {"--tcp.user-timeout=18446744073709551617", "expected milliseconds"},
+    {"--tcp.user-timeout=0x2710", "expected milliseconds"},
+    {"--peers.max=4294967312", "expected a whole number 16-1000000"},
+    {"--peers.max=18446744073709551632", "expected a whole number 16-1000000"},
+    {"--peers.max= 4096", "expected a whole number"},
+    {"--metrics.peer-series=4294967296", "expected a whole number 0-10000"},
+    {"--neigh.events-ring-kib=4294967360", "64-65536"},
+    {"--neigh.incident-interval=4294967356", "expected whole seconds 0-86400"},
+    {"--neigh.incident-interval=+5", "expected whole seconds 0-86400"},
+    {"--sip.ports=4294972356", "comma-separated list"},
+    {"--sip.ports=+5060", "comma-separated list"},
+    {"--sip.ports= 5060", "comma-separated list"},
+    {"--web.listen-address=:4294976356", "port must be 1-65535"},
+    {"--web.listen-address=:+9060", "port must be 1-65535"},
+    {"--stall.threshold=1e3ms", "expected a duration"},
+    {"--stall.threshold=0x10ms", "expected a duration"},
+    {"--stall.threshold= 5ms", "expected a duration"},
+    {"--stall.threshold=18446744073709551617s", "expected a duration"},
+    {"--stall.threshold=infs", "expected a duration"},
+    {"--peers.idle-timeout=1e2s", "expected a duration"},
+    {"--neigh.refresh-window=99999999999999999999h", "under 24h"},
+    {"--neigh.refresh-rate=1e2", "more than 0"},
+    {"--neigh.refresh-rate=0x10", "more than 0"},
+    {"--neigh.refresh-rate=nan", "more than 0"},
+    /* Issue 17 item 15: repeated interfaces and unknown probe names are typos, not no-ops. */
+    {"--ifaces=eth0,eth1,eth0", "interface \"eth0\" listed twice"},
+    {"--ifaces=eth0,eth0", "interface \"eth0\" listed twice"},
+    {"--probe.disable=neigh_updat", "unknown probe \"neigh_updat\""},
+    {"--probe.disable=neigh_update,bogus", "unknown probe \"bogus\""},
+    {"--probe.disable=neigh_update,neigh_update", "probe \"neigh_update\" listed twice"},
+    {"--probe.disable=neigh_update,", "comma-separated list of probe names"},
+    {"--probe.disable=,neigh_update", "comma-separated list of probe names"},
     {"--bogus", "unknown flag"},
     {"stray", "unexpected argument"},
 };
 
 static void test_every_error_message(void **state)
 {
+	int bad = 0;
+
+	/* Every case is tried and reported, not only the first that fails. */
 	for (size_t i = 0; i < sizeof(usage_errors) / sizeof(usage_errors[0]); i++) {
 		char *arg = usage_errors[i].arg, *argv[] = {"sipwatch", arg};
 		size_t flag_len = strcspn(arg, "=");
 		struct config cfg;
 		const char *nl;
 
-		if (parse(&cfg, 2, argv) != OPTIONS_EXIT_USAGE)
-			fail_msg("%s: not a usage error", arg);
-		if (!memmem(errbuf, strlen(errbuf), arg, flag_len))
-			fail_msg("%s: the error does not name the flag: %s", arg, errbuf);
-		if (!strstr(errbuf, usage_errors[i].fragment))
-			fail_msg("%s: no \"%s\" in: %s", arg, usage_errors[i].fragment, errbuf);
+		if (parse(&cfg, 2, argv) != OPTIONS_EXIT_USAGE) {
+			print_error("%s: not a usage error\n", arg);
+			bad++;
+			continue;
+		}
 		nl = strchr(errbuf, '\n');
-		if (!nl || strchr(nl + 1, '\n'))
-			fail_msg("%s: not one line: %s", arg, errbuf);
+		if (!memmem(errbuf, strlen(errbuf), arg, flag_len) ||
+		    !strstr(errbuf, usage_errors[i].fragment) || !nl || strchr(nl + 1, '\n')) {
+			print_error("%s: want one line naming the flag with \"%s\", got: %s", arg,
+				    usage_errors[i].fragment, errbuf);
+			bad++;
+		}
 	}
+	assert_int_equal(bad, 0);
 }
 
 static void test_tcp_policy_flags(void **state)
@@ -185,6 +236,12 @@ static void test_tcp_policy_flags(void **state)
 	assert_int_equal(parse(&cfg, 1, argv), OPTIONS_RUN);
 	assert_int_equal(cfg.tcp_keepalive_idle, 0); /* off by default */
 	assert_int_equal(cfg.tcp_user_timeout_ms, 0);
+	/* --netns.all observes; only --tcp.policy-all-netns changes other namespaces. */
+	assert_false(cfg.tcp_policy_all_netns);
+	assert_int_equal(PARSE(&cfg, "--netns.all"), OPTIONS_RUN);
+	assert_false(cfg.tcp_policy_all_netns);
+	assert_int_equal(PARSE(&cfg, "--tcp.policy-all-netns"), OPTIONS_RUN);
+	assert_true(cfg.tcp_policy_all_netns);
 	assert_int_equal(PARSE(&cfg, "--tcp.keepalive=30,5,3", "--tcp.user-timeout=20000"),
 			 OPTIONS_RUN);
 	assert_int_equal(cfg.tcp_keepalive_idle, 30);
@@ -223,6 +280,39 @@ static void test_probe_disable_list(void **state)
 	assert_true(config_probe_disabled(&cfg, "neigh_create"));
 	assert_false(config_probe_disabled(&cfg, "neigh_upd"));
 	assert_false(config_probe_disabled(&cfg, "neigh_update_done"));
+	/* Every name the BPF objects have is accepted; "___" variants count as one probe. */
+	assert_true(probe_catalog_count() > 10);
+	for (size_t i = 0; i < probe_catalog_count(); i++) {
+		char arg[128];
+
+		snprintf(arg, sizeof(arg), "--probe.disable=%s", probe_catalog_name(i));
+		assert_int_equal(PARSE(&cfg, arg), OPTIONS_RUN);
+		assert_null(strstr(probe_catalog_name(i), "___"));
+	}
+	assert_int_equal(PARSE(&cfg, "--probe.disable=kfree_skb_neigh,failfast_egress"),
+			 OPTIONS_RUN);
+}
+
+/* Distinct names that share a prefix are not a repeat. */
+static void test_list_flags_not_repeats(void **state)
+{
+	struct config cfg;
+
+	assert_int_equal(PARSE(&cfg, "--ifaces=eth0,eth0.42,eth"), OPTIONS_RUN);
+	assert_string_equal(cfg.ifaces, "eth0,eth0.42,eth");
+	assert_int_equal(PARSE(&cfg, "--probe.disable=neigh_update,neigh_update_done"),
+			 OPTIONS_RUN);
+	assert_true(config_probe_disabled(&cfg, "neigh_update_done"));
+	assert_int_equal(PARSE(&cfg, "--tcp.keepalive=32767,32767,127", "--tcp.user-timeout=10000"),
+			 OPTIONS_RUN);
+	assert_int_equal(cfg.tcp_keepalive_idle, 32767);
+	assert_int_equal(cfg.tcp_keepalive_probes, 127);
+	assert_int_equal(cfg.tcp_user_timeout_ms, 10000);
+	assert_int_equal(PARSE(&cfg, "--tcp.user-timeout=0"), OPTIONS_RUN);
+	assert_int_equal(cfg.tcp_user_timeout_ms, 0);
+	assert_int_equal(PARSE(&cfg, "--tcp.user-timeout=2147483647"), OPTIONS_RUN);
+	assert_int_equal(PARSE(&cfg, "--neigh.refresh-rate=0.5"), OPTIONS_RUN);
+	assert_true(cfg.neigh_refresh_rate == 0.5);
 }
 
 static void test_stall_threshold(void **state)
@@ -287,6 +377,7 @@ int main(void)
 	    cmocka_unit_test(test_every_error_message),
 	    cmocka_unit_test(test_tcp_policy_flags),
 	    cmocka_unit_test(test_probe_disable_list),
+	    cmocka_unit_test(test_list_flags_not_repeats),
 	    cmocka_unit_test(test_sip_flags),
 	    cmocka_unit_test(test_stall_threshold),
 	    cmocka_unit_test(test_help_lists_every_option),
