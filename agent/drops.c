@@ -17,6 +17,7 @@
 #include "probes.h"
 #include "ratelimit.h"
 #include "sendq.h"
+#include "sockowner.h"
 
 #define REASON_PREFIX "SKB_DROP_REASON_"
 #define MAX_REASONS   512 /* enum skb_drop_reason has about 120 values on 6.18 */
@@ -210,6 +211,8 @@ static void log_burst(const struct drops_sock_key *k, const struct drops_sock *b
 	    port[8];
 	uint64_t held_back;
 	struct log_line l;
+	char comm[16];
+	int pid;
 
 	format_endpoint(local, sizeof(local), b->family, b->local_addr, b->local_port);
 	format_endpoint(peer, sizeof(peer), b->family, b->peer_addr, b->peer_port);
@@ -228,6 +231,11 @@ static void log_burst(const struct drops_sock_key *k, const struct drops_sock *b
 	log_uint(&l, "drops", b->count);
 	log_double(&l, "burst_seconds", (double)(b->last_ns - b->first_ns) / 1e9);
 	log_uint(&l, "socket_inode", b->ino);
+	/* the socket's owner, looked up with bounded work (agent/sockowner.c); it may be gone */
+	if (b->ino && sockowner_find(b->ino, &pid, comm, sizeof(comm))) {
+		log_uint(&l, "pid", (uint64_t)pid);
+		log_str(&l, "comm", comm);
+	}
 	if (agent && agent->cfg.netns_all)
 		log_uint(&l, "netns", b->netns_ino);
 	if (held_back)

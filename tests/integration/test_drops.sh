@@ -27,6 +27,7 @@ import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
 s.bind(("10.99.0.1", 5060))
+print("pid", os.getpid())
 print("rcvbuf", s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF), flush=True)
 go, done = sys.argv[1], sys.argv[2]
 for _ in range(600):  # at most 60 s
@@ -51,6 +52,7 @@ host_bg pbx python3 "$TEST_TMP/receiver.py" "$TEST_TMP/go" "$TEST_TMP/done" >"$T
 receiver=$BG_PID
 wait_for 10 grep -q '^rcvbuf' "$TEST_TMP/receiver.out"
 rcvbuf=$(sed -n 's/^rcvbuf //p' "$TEST_TMP/receiver.out")
+receiver_pid=$(sed -n 's/^pid //p' "$TEST_TMP/receiver.out")
 errs0=$(snmp Udp RcvbufErrors)
 burst=200
 in_host phone "$TOOLS/udp_burst" --count "$burst" --size 500 --src-port 5070 --deadline 20 10.99.0.1:5060 >/dev/null
@@ -75,8 +77,8 @@ check "socket_receive_drops_total = the socket's drops column" \
 # (asked of tracefs, not of the agent).
 mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 if grep -q rx_sk /sys/kernel/tracing/events/skb/kfree_skb/format 2>/dev/null; then
-	check "sip_drops incident names the socket, reason and count" \
-		wait_for 10 grep -Eq "incident=sip_drops direction=rx proto=udp port=5060 reason=socket_rcvbuff local=10\.99\.0\.1:5060 last_peer=10\.99\.0\.2:5070 drops=$lost " "$AGENT_LOG"
+	check "sip_drops incident names the socket, reason, count and owner" \
+		wait_for 10 grep -Eq "incident=sip_drops direction=rx proto=udp port=5060 reason=socket_rcvbuff local=10\.99\.0\.1:5060 last_peer=10\.99\.0\.2:5070 drops=$lost .*socket_inode=[1-9][0-9]* pid=$receiver_pid comm=python3" "$AGENT_LOG"
 else
 	echo "this kernel's kfree_skb has no rx_sk: received drops are counted, not attributed to a socket"
 	check "the agent says drops are not attributed on receive" grep -q 'no rx_sk' "$AGENT_LOG"
