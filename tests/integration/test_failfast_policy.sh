@@ -111,6 +111,10 @@ agent_stop
 in_host gw1 ip link set eth0 up
 
 # --- Fail-fast with refresh off: fail-fast re-probes what it blocks.
+# The neighbour table's garbage collector removes FAILED entries once the (host-wide) table holds
+# gc_thresh1 entries, which other namespaces may reach: that would unblock the phone for another
+# reason. Raised for the rest of the test (restored on exit), so each check sees its own cause.
+gc_thresh_raise 1024
 in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=4000
 agent_start --sip.ports=5060 --neigh.fail-fast --neigh.refresh-window=120s ||
 	{ echo "FAIL: agent starts (refresh off)"; exit 1; }
