@@ -24,8 +24,9 @@
 #define MAX_ENTRIES 4096
 /*
  * NDA_PROTOCOL stamped on the entries sipwatch marks managed: what a later start recognises as
- * left behind by a sipwatch that could not clean up (killed, crashed). A number from the range
- * iproute2 leaves to local use; shown by `ip neigh show` as "proto 0xf5" (245).
+ * left behind by a sipwatch that could not clean up (killed, crashed). The kernel stores it and
+ * never reads it; `ip -d neigh show` prints it as "proto 245". Not one of the RTPROT_* numbers
+ * the kernel and the common routing daemons use.
  */
 #define SIPWATCH_NEIGH_PROTO 245
 /* Blocked peers whose route is looked up again per tick (round robin): route changes lift blocks.
@@ -562,6 +563,10 @@ static void resync_start(void)
 	}
 }
 
+/*
+ * Only dump replies count as seen: notifications still queued from before the overrun are older
+ * than the dump and may name entries deleted since.
+ */
 static void resync_done(void)
 {
 	resync_seq = 0;

@@ -35,6 +35,10 @@ ip -n "$far" route add 10.99.0.0/24 via 10.98.1.1
 ip netns exec "$far" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 	net.ipv4.conf.f1.rp_filter=0 net.ipv4.conf.f2.rp_filter=0
 in_host pbx ip route add 10.98.0.0/24 via 10.99.0.2
+# The neighbour table's garbage collector removes FAILED entries once the (host-wide) table holds
+# gc_thresh1 entries, which other namespaces may reach: a block would then lift for another
+# reason. Raised for the test (restored on exit), so that each check sees its own cause.
+gc_thresh_raise 1024
 # Short reachable times on the PBX: the dead gateway is re-probed (and FAILS again) every few s.
 in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=2000 \
 	net.ipv4.neigh.eth0.delay_first_probe_time=1
@@ -101,20 +105,15 @@ e0=$(entered 10.98.0.10)
 refails0=$(metric sipwatch_neigh_refresh_outcomes_total 'outcome="failed"')
 stays_free=1
 for _ in $(seq 1 20); do
-	sip_options 10.98.0.10
-	blocked 1 || stays_free=0
+	grep -q 'errors=0' <<<"$(burst 1 10.98.0.10)" || stays_free=0
 	sleep 0.5
 done
 check "failover: gw1 failed re-probes meanwhile" gt "$(metric sipwatch_neigh_refresh_outcomes_total 'outcome="failed"')" "$refails0"
-check "failover: the far phone never blocked again over 10 s" [ "$stays_free" = 1 ] && [ "$(entered 10.98.0.10)" = "$e0" ]
+check "failover: the far phone never refused (EPERM) or blocked again over 10 s" [ "$stays_free" = 1 ] && [ "$(entered 10.98.0.10)" = "$e0" ]
 agent_stop
 in_host gw1 ip link set eth0 up
 
 # --- Fail-fast with refresh off: fail-fast re-probes what it blocks.
-# The neighbour table's garbage collector removes FAILED entries once the (host-wide) table holds
-# gc_thresh1 entries, which other namespaces may reach: that would unblock the phone for another
-# reason. Raised for the rest of the test (restored on exit), so each check sees its own cause.
-gc_thresh_raise 1024
 in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=4000
 agent_start --sip.ports=5060 --neigh.fail-fast --neigh.refresh-window=120s ||
 	{ echo "FAIL: agent starts (refresh off)"; exit 1; }

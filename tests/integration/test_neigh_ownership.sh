@@ -97,7 +97,7 @@ agent_start --sip.ports=5060 --neigh.refresh=managed --neigh.refresh-window=60s 
 	{ echo "FAIL: agent starts (kill)"; exit 1; }
 sip_options $PEERS
 check "kill: the ordinary peer is managed by sipwatch, stamped with its protocol" wait_for 20 phone_managed
-check "kill: the stamp is visible (proto 0xf5)" bash -c "ip netns exec $(ns_of pbx) ip -d neigh show 10.99.0.2 dev eth0 | grep -q 'proto 0xf5\|proto 245'"
+check "kill: the stamp is visible (proto 245)" bash -c "ip netns exec $(ns_of pbx) ip -d neigh show 10.99.0.2 dev eth0 | grep -q 'proto 0xf5\|proto 245'"
 kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 AGENT_PID=

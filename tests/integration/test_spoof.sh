@@ -11,6 +11,9 @@ host_add phone 2
 host_add phone2 3
 host_add spoofer 4
 for i in $(seq 100 199); do in_host spoofer ip addr add "10.99.0.$i/32" dev eth0; done
+# Long reachable times on the PBX (60-180 s): the real phones' entries stay REACHABLE through the
+# test, so that any refresh at all would be one spent on a forged source.
+in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=120000
 
 # The PBX: port 5060 bound (no ICMP port unreachable goes back to the forged sources), an OPTIONS
 # to each real phone every 2 s (phones are quiet most of the time), everything received read and dropped. Bounded: 60 s.
