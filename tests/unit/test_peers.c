@@ -217,6 +217,43 @@ static void test_route_refresh_scales(void **state)
 	assert_true(now - oldest_check <= age + tick);
 }
 
+/*
+ * Verified and unverified peers (issue 17 item 13): the flag follows the map a peer was synced
+ * from, survives a re-sync that verifies it, and /peers says which; a verified peer keeps what the
+ * agent knew of it (next-hop lookup time) when it moves over from the unverified map.
+ */
+static void test_verified(void **state)
+{
+	struct sip_peer_value v = seen(10 * S, 0);
+	struct sip_peer_key real = v4(2), forged = v4(150);
+	struct strbuf out;
+
+	assert_int_equal(peers_init(16, 3600 * S), 0);
+	peers_sync_begin();
+	assert_true(peers_sync_add(&real, &v, 11 * S, false));
+	assert_true(peers_sync_add(&forged, &v, 11 * S, false));
+	peers_sync_end();
+	assert_false(peers_find(&real)->verified);
+	peers_find(&real)->route_checked_ns = 11 * S;
+	peers_sync_begin();
+	assert_true(peers_sync_add(&real, &v, 12 * S, true)); /* the PBX sent it a request */
+	/* Listed again by the unverified map's walk (moved between the two walks): one entry. */
+	assert_true(peers_sync_add(&real, &v, 12 * S, false));
+	assert_true(peers_sync_add(&forged, &v, 12 * S, false));
+	peers_sync_end();
+	assert_int_equal(peers_count(), 2);
+	assert_true(peers_find(&real)->verified);
+	assert_int_equal(peers_find(&real)->route_checked_ns, 11 * S);
+	assert_false(peers_find(&forged)->verified);
+	strbuf_init(&out);
+	peers_to_json(&out, NULL, 12 * S);
+	assert_non_null(strstr(out.data, "\"peer\":\"10.99.0.2\""));
+	assert_non_null(strstr(out.data, "\"verified\":true"));
+	assert_non_null(strstr(out.data, "\"verified\":false"));
+	strbuf_free(&out);
+	assert_false(peers_recheck_route(&(struct sip_peer_key){.family = SW_AF_INET}, 12 * S));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +262,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_state_kept_and_neighbours, teardown),
 	    cmocka_unit_test_teardown(test_with_next_hop, teardown),
 	    cmocka_unit_test_teardown(test_route_refresh_scales, teardown),
+	    cmocka_unit_test_teardown(test_verified, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
