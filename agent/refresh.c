@@ -46,7 +46,8 @@ struct entry {
 	uint8_t state;	    /* NUD_* as last notified; NUD_NONE once the kernel deleted the entry */
 	uint8_t ndm_flags;  /* NTF_* as last notified (NTF_ROUTER, NTF_EXT_LEARNED, ...) */
 	uint32_t flags_ext; /* NDA_FLAGS_EXT as last notified (NTF_EXT_MANAGED, ...) */
-	bool exists;	    /* the kernel has it now */
+	uint8_t protocol; /* NDA_PROTOCOL as last notified (SIPWATCH_NEIGH_PROTO: stamped by us) */
+	bool exists;	  /* the kernel has it now */
 	bool seen_in_resync;
 	bool managed_by_us;
 	uint64_t candidate_until_ms;
@@ -500,6 +501,7 @@ static int on_neigh_msg(const struct nlmsghdr *nlh, void *data)
 	struct nlattr *attr;
 	const uint8_t *dst = NULL;
 	uint32_t flags_ext = 0;
+	uint8_t proto = 0;
 	struct entry *e;
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH)
@@ -514,6 +516,9 @@ static int on_neigh_msg(const struct nlmsghdr *nlh, void *data)
 		else if (mnl_attr_get_type(attr) == NDA_FLAGS_EXT &&
 			 mnl_attr_get_payload_len(attr) == sizeof(uint32_t))
 			flags_ext = mnl_attr_get_u32(attr);
+		else if (mnl_attr_get_type(attr) == NDA_PROTOCOL &&
+			 mnl_attr_get_payload_len(attr) == sizeof(uint8_t))
+			proto = mnl_attr_get_u8(attr);
 	}
 	if (!dst)
 		return MNL_CB_OK;
@@ -531,9 +536,13 @@ static int on_neigh_msg(const struct nlmsghdr *nlh, void *data)
 	e->state = ndm->ndm_state;
 	e->ndm_flags = ndm->ndm_flags;
 	e->flags_ext = flags_ext;
-	/* Someone else cleared the flag: it is no longer ours to remove. */
-	if (e->managed_by_us && !(flags_ext & NTF_EXT_MANAGED))
-		e->managed_by_us = false;
+	e->protocol = proto;
+	/*
+	 * Whose managed flag it is follows the entry, not the order notifications arrive in (one
+	 * sent before sipwatch's own request may be read after it): sipwatch's carries its stamp
+	 * and no other flag. Cleared by someone else: no longer sipwatch's to remove.
+	 */
+	e->managed_by_us = flags_ext == NTF_EXT_MANAGED && proto == SIPWATCH_NEIGH_PROTO;
 	record_outcome(e);
 	apply_failfast(e, now_ms());
 	return MNL_CB_OK;
