@@ -72,6 +72,7 @@ static struct entry entries[MAX_ENTRIES];
 static struct block blocks[FAILFAST_MAX_DESTS];
 static size_t block_cursor;
 static unsigned int resync_seq; /* the neighbour dump after a lost notification; 0: none */
+static bool leftovers_checked;	/* managed flags an earlier sipwatch left: looked for once */
 static enum refresh_mode mode;
 static bool failfast_wanted;
 static struct mnl_socket *nl_events, *nl_requests;
@@ -709,10 +710,22 @@ static void tick_entry(struct entry *e, uint64_t now)
 	}
 }
 
+static bool kernel_has_managed_neigh(struct agent *ag);
+static void clear_leftover_managed(void);
+
 static void refresh_tick(struct agent *ag)
 {
 	uint64_t now = now_ms();
 
+	/*
+	 * At the first tick, not at start: `sipwatch doctor` starts every concern for a trial and
+	 * must change nothing, and it never ticks.
+	 */
+	if (!leftovers_checked) {
+		leftovers_checked = true;
+		if (kernel_has_managed_neigh(ag))
+			clear_leftover_managed();
+	}
 	if (!nl_events)
 		return;
 	for (size_t i = 0; i < MAX_ENTRIES; i++)
@@ -816,7 +829,8 @@ static void clear_leftover_managed(void)
 	static struct leftovers found;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC),
+			  *requests = nl_requests;
 	unsigned int seq = ++request_seq, portid;
 	struct ndmsg *ndm;
 	ssize_t n;
@@ -850,7 +864,7 @@ static void clear_leftover_managed(void)
 			err ? "cannot remove" : "removed", addr, ifname, err ? ": " : "",
 			err ? strerror(-err) : "");
 	}
-	nl_requests = NULL;
+	nl_requests = requests;
 out:
 	mnl_socket_close(nl);
 }
@@ -879,8 +893,7 @@ static int refresh_start(struct agent *ag)
 	mode = ag->cfg.neigh_refresh;
 	failfast_wanted = ag->cfg.neigh_failfast;
 	window_ms = ag->cfg.neigh_refresh_window_ms;
-	if (kernel_has_managed_neigh(ag))
-		clear_leftover_managed();
+	leftovers_checked = false;
 	/* Without either flag sipwatch neither reads nor writes the neighbour table here. */
 	if (mode == REFRESH_OFF && !failfast_wanted)
 		return 0;
