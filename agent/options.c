@@ -509,10 +509,13 @@ const struct option_def option_table[] = {
      parse_neigh_incident_interval},
     {"neigh.refresh", "MODE", "off",
      "Proactive ARP/NDP refresh of SIP peers' next hops: off, use (re-probe STALE/FAILED entries) "
-     "or managed (kernel keeps them resolved, 5.16+).",
+     "or managed (kernel keeps them resolved, 5.16+). Static, NOARP, externally learned and "
+     "operator-managed entries are never written to.",
      parse_neigh_refresh},
     {"neigh.refresh-window", "DURATION", "10m",
-     "A SIP peer seen this recently is a refresh candidate.", parse_neigh_refresh_window},
+     "A verified SIP peer (the PBX sent it a request or ping, or it spoke TCP) seen this recently "
+     "is a refresh candidate.",
+     parse_neigh_refresh_window},
     {"neigh.refresh-rate", "PER_SECOND", "2",
      "At most this many refresh requests per second (token bucket): ARP/NDP floods hurt switches.",
      parse_neigh_refresh_rate},
@@ -522,8 +525,9 @@ const struct option_def option_table[] = {
      "fails every entry behind it at once; each record is 640 bytes.",
      parse_neigh_events_ring},
     {"neigh.fail-fast", NULL, "false",
-     "Refuse SIP packets to peers whose next hop the kernel found FAILED, instead of letting them "
-     "hold the SIP socket's send buffer.",
+     "Refuse SIP packets to peers whose current next hop the kernel found FAILED, instead of "
+     "letting them hold the SIP socket's send buffer. The FAILED entries it blocks are re-probed "
+     "(also with --neigh.refresh=off), so a peer that comes back is let through.",
      parse_neigh_failfast},
     {"tcp.keepalive", "IDLE,INTERVAL,COUNT", "",
      "Enforce TCP keepalive (seconds, seconds, probes) on SIP TCP connections in the agent's "
@@ -547,7 +551,10 @@ const struct option_def option_table[] = {
     {"xdp.mode", "MODE", "auto",
      "auto (native, else generic XDP, else tc ingress), native, generic, or off (tc ingress).",
      parse_xdp_mode},
-    {"peers.max", "N", "4096", "Size of the SIP peer table (LRU in the kernel).", parse_peers_max},
+    {"peers.max", "N", "4096",
+     "Size of the SIP peer table (LRU in the kernel); unverified UDP sources have a second table "
+     "of this size, so forged sources never evict verified peers.",
+     parse_peers_max},
     {"peers.idle-timeout", "DURATION", "1h",
      "Drop a SIP peer from the table after this long without a message either way.",
      parse_peers_idle_timeout},

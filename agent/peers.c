@@ -112,7 +112,8 @@ static uint64_t last_active_ns(const struct sip_peer_value *v)
 	return v->last_rx_ns > v->last_tx_ns ? v->last_rx_ns : v->last_tx_ns;
 }
 
-bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value *v, uint64_t now_ns)
+bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value *v, uint64_t now_ns,
+		    bool verified)
 {
 	struct sip_peer *p;
 	int32_t old;
@@ -131,6 +132,7 @@ bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value 
 		memset(p, 0, sizeof(*p));
 	p->key = *key;
 	p->v = *v;
+	p->verified = verified;
 	hash_insert(next_index, key, nr_next);
 	nr_next++;
 	return true;
@@ -162,6 +164,16 @@ static void refresh_route(struct sip_peer *p, uint64_t now_ns)
 {
 	p->route_checked_ns = now_ns;
 	p->has_next_hop = !rtnl_next_hop(p->key.family, p->key.addr, &p->nh_ifindex, p->nh_addr);
+}
+
+bool peers_recheck_route(const struct sip_peer_key *key, uint64_t now_ns)
+{
+	struct sip_peer *p = peers_find(key);
+
+	if (!p)
+		return false;
+	refresh_route(p, now_ns);
+	return true;
 }
 
 /*
@@ -366,7 +378,8 @@ void peers_to_json(struct strbuf *out, const char *state, uint64_t now_ns)
 		} else {
 			strbuf_puts(out, "null");
 		}
-		strbuf_printf(out, ",\"state\":\"%s\"", peer_state_name(p));
+		strbuf_printf(out, ",\"state\":\"%s\",\"verified\":%s", peer_state_name(p),
+			      p->verified ? "true" : "false");
 		json_age(out, "last_rx_seconds_ago", p->v.last_rx_ns, now_ns);
 		json_age(out, "last_tx_seconds_ago", p->v.last_tx_ns, now_ns);
 		strbuf_printf(out, ",\"rx_messages\":%llu,\"tx_messages\":%llu}",

@@ -20,6 +20,7 @@
 struct sip_peer {
 	struct sip_peer_key key;
 	struct sip_peer_value v;
+	bool verified; /* the PBX sent it a request or ping, or it spoke TCP (sip_abi.h) */
 	bool has_next_hop;
 	int nh_ifindex;
 	uint8_t nh_addr[16];
@@ -40,8 +41,8 @@ int peers_count(void);
  * timeout or the table is full: the caller then deletes it from the kernel map.
  */
 void peers_sync_begin(void);
-bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value *v,
-		    uint64_t now_ns);
+bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value *v, uint64_t now_ns,
+		    bool verified);
 void peers_sync_end(void);
 
 /*
@@ -59,6 +60,9 @@ void peers_for_each(peers_fn fn, void *ctx);
 /* Every peer whose next hop is (@ifindex, @family, @addr). */
 void peers_with_next_hop(int ifindex, uint8_t family, const uint8_t *addr, peers_fn fn, void *ctx);
 struct sip_peer *peers_find(const struct sip_peer_key *key);
+/* Look up @key's route now (not at its turn in the round robin); false if it is not in the table.
+ */
+bool peers_recheck_route(const struct sip_peer_key *key, uint64_t now_ns);
 
 /* "reachable", "failed", ... of the next hop's entry; "none" without one. */
 const char *peer_state_name(const struct sip_peer *p);

@@ -345,6 +345,8 @@ static int sip_start(struct agent *ag)
 	skel->rodata->cfg = ag->bpf_cfg;
 	bpf_map__set_max_entries(skel->maps.sip_peers4, ag->cfg.peers_max);
 	bpf_map__set_max_entries(skel->maps.sip_peers6, ag->cfg.peers_max);
+	bpf_map__set_max_entries(skel->maps.sip_unverified4, ag->cfg.peers_max);
+	bpf_map__set_max_entries(skel->maps.sip_unverified6, ag->cfg.peers_max);
 	err = agent_load_skeleton(ag, skel->skeleton, NULL, NULL, &skel->bss->events_dropped);
 	if (err < 0)
 		return err;
@@ -404,6 +406,7 @@ static void sip_collect(struct agent *ag)
 struct peer_walk {
 	uint64_t now_ns;
 	uint8_t family;
+	bool verified;
 	uint32_t addr_len; /* the map's key: the bare address (include/sip_abi.h) */
 	int nr_stale;
 	uint8_t stale[64][16];
@@ -415,16 +418,18 @@ static bool sync_peer(const void *key, const void *value, void *ctx)
 	struct sip_peer_key peer = {.family = w->family};
 
 	memcpy(peer.addr, key, w->addr_len);
-	if (!peers_sync_add(&peer, value, w->now_ns) && w->nr_stale < 64)
+	if (!peers_sync_add(&peer, value, w->now_ns, w->verified) && w->nr_stale < 64)
 		memcpy(w->stale[w->nr_stale++], key, w->addr_len);
 	return true;
 }
 
 /* One family's kernel peer map into the agent's table, whose key is family + address. */
-static void sync_peer_map(int fd, uint8_t family, uint64_t now_ns)
+static void sync_peer_map(int fd, uint8_t family, bool verified, uint64_t now_ns)
 {
-	struct peer_walk w = {
-	    .now_ns = now_ns, .family = family, .addr_len = family == SW_AF_INET ? 4 : 16};
+	struct peer_walk w = {.now_ns = now_ns,
+			      .family = family,
+			      .verified = verified,
+			      .addr_len = family == SW_AF_INET ? 4 : 16};
 
 	map_for_each(fd, w.addr_len, sizeof(struct sip_peer_value), sync_peer, &w);
 	for (int i = 0; i < w.nr_stale; i++)
@@ -434,8 +439,11 @@ static void sync_peer_map(int fd, uint8_t family, uint64_t now_ns)
 static void sync_peers(uint64_t now_ns)
 {
 	peers_sync_begin();
-	sync_peer_map(bpf_map__fd(skel->maps.sip_peers4), SW_AF_INET, now_ns);
-	sync_peer_map(bpf_map__fd(skel->maps.sip_peers6), SW_AF_INET6, now_ns);
+	/* Verified peers first: unverified sources only ever get the room they leave. */
+	sync_peer_map(bpf_map__fd(skel->maps.sip_peers4), SW_AF_INET, true, now_ns);
+	sync_peer_map(bpf_map__fd(skel->maps.sip_peers6), SW_AF_INET6, true, now_ns);
+	sync_peer_map(bpf_map__fd(skel->maps.sip_unverified4), SW_AF_INET, false, now_ns);
+	sync_peer_map(bpf_map__fd(skel->maps.sip_unverified6), SW_AF_INET6, false, now_ns);
 	peers_sync_end();
 }
 
@@ -445,12 +453,16 @@ static void neigh_collect_cb(const struct rtnl_neigh *n, void *ctx)
 		neigh_tab[nr_neigh++] = *n;
 }
 
-/* Active peers make their next hop a candidate for the neighbour refresh (agent/refresh.c). */
+/*
+ * Active verified peers make their next hop a candidate for the neighbour refresh
+ * (agent/refresh.c). Unverified sources never do: a forged source address would spend the
+ * refresh budget on ARP probes for it.
+ */
 static void note_refresh_candidate(const struct sip_peer *p, void *ctx)
 {
 	uint64_t last = p->v.last_rx_ns > p->v.last_tx_ns ? p->v.last_rx_ns : p->v.last_tx_ns;
 
-	if (p->has_next_hop)
+	if (p->has_next_hop && p->verified)
 		refresh_note_candidate(p->nh_ifindex, p->key.family, p->nh_addr, p->key.addr,
 				       last / 1000000 + agent->cfg.neigh_refresh_window_ms);
 }

@@ -55,6 +55,25 @@ struct {
 	__type(value, struct sip_peer_value);
 } sip_peers6 SEC(".maps");
 
+/*
+ * Sources not verified yet (include/sip_abi.h): a UDP source the PBX has sent no request or ping
+ * to is only an address in a packet header, which anyone can forge. They live in maps of their
+ * own, so a flood of forged sources evicts only other unverified ones, never a verified peer.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __be32);
+	__type(value, struct sip_peer_value);
+} sip_unverified4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sip_peer6_key);
+	__type(value, struct sip_peer_value);
+} sip_unverified6 SEC(".maps");
+
 struct sip_pkt {
 	void *payload;
 	void *saddr; /* into the packet: 4 or 16 bytes */
@@ -181,19 +200,50 @@ static __always_inline void sip_peer_touch(__u64 *last_ns, __u64 now)
 		*last_ns = now;
 }
 
-/* A peer's first message: its entry, inserted (another CPU may have inserted it meanwhile). */
-static __always_inline void sip_peer_fresh(struct sip_peer_value *fresh, int dir, __u32 ifindex,
+/* This message into a peer's value (a fresh one, or one carried over from the unverified map). */
+static __always_inline void sip_peer_apply(struct sip_peer_value *v, int dir, __u32 ifindex,
 					   __u64 now)
 {
-	fresh->ifindex = ifindex;
+	v->ifindex = ifindex;
 	if (dir == SIP_DIR_RX) {
-		fresh->last_rx_ns = now;
-		fresh->rx_messages = 1;
+		v->last_rx_ns = now;
+		v->rx_messages += 1;
 	} else {
-		fresh->last_tx_ns = now;
-		fresh->tx_messages = 1;
+		v->last_tx_ns = now;
+		v->tx_messages += 1;
 	}
 }
+
+/*
+ * One family's peer update: @verified and @unverified are that family's maps, @key its key.
+ * A verified peer (the common case) costs one lookup and an in-place update. A message from an
+ * unverified source updates or inserts it in the unverified map; a verifying message (@verifying)
+ * inserts the peer into the verified map, carrying over what the unverified map had counted.
+ * A macro, not a function: each family's maps must be named in its own call (see below).
+ */
+#define SIP_PEER_UPDATE(verified, unverified, key)                                                 \
+	do {                                                                                       \
+		v = bpf_map_lookup_elem(&verified, &key);                                          \
+		if (v)                                                                             \
+			break;                                                                     \
+		u = bpf_map_lookup_elem(&unverified, &key);                                        \
+		if (!verifying) {                                                                  \
+			if (u) {                                                                   \
+				v = u;                                                             \
+				break;                                                             \
+			}                                                                          \
+			sip_peer_apply(&fresh, dir, ifindex, now);                                 \
+			bpf_map_update_elem(&unverified, &key, &fresh, BPF_NOEXIST);               \
+			return;                                                                    \
+		}                                                                                  \
+		if (u)                                                                             \
+			fresh = *u;                                                                \
+		sip_peer_apply(&fresh, dir, ifindex, now);                                         \
+		bpf_map_update_elem(&verified, &key, &fresh, BPF_NOEXIST);                         \
+		if (u)                                                                             \
+			bpf_map_delete_elem(&unverified, &key);                                    \
+		return;                                                                            \
+	} while (0)
 
 /*
  * The remote side of a classified message: its source on rx, its destination on tx. Lookup
@@ -203,11 +253,11 @@ static __always_inline void sip_peer_fresh(struct sip_peer_value *fresh, int dir
  * minutes and costs a load, not a clock read.
  */
 static __always_inline void sip_peer_seen(const struct sip_pkt *p, void *data_end, int dir,
-					  __u32 ifindex)
+					  __u32 ifindex, bool verifying)
 {
 	void *addr = dir == SIP_DIR_RX ? p->saddr : p->daddr;
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct sip_peer_value *v, fresh = {};
+	struct sip_peer_value *v, *u, fresh = {};
 
 	if (p->family == SW_AF_INET) {
 		__be32 key4;
@@ -215,12 +265,7 @@ static __always_inline void sip_peer_seen(const struct sip_pkt *p, void *data_en
 		if (addr + 4 > data_end)
 			return;
 		key4 = *(__be32 *)addr;
-		v = bpf_map_lookup_elem(&sip_peers4, &key4);
-		if (!v) {
-			sip_peer_fresh(&fresh, dir, ifindex, now);
-			bpf_map_update_elem(&sip_peers4, &key4, &fresh, BPF_NOEXIST);
-			return;
-		}
+		SIP_PEER_UPDATE(sip_peers4, sip_unverified4, key4);
 	} else {
 		struct sip_peer6_key key6;
 
@@ -228,12 +273,7 @@ static __always_inline void sip_peer_seen(const struct sip_pkt *p, void *data_en
 			return;
 		key6.half[0] = *(__u64 *)addr;
 		key6.half[1] = *(__u64 *)(addr + 8);
-		v = bpf_map_lookup_elem(&sip_peers6, &key6);
-		if (!v) {
-			sip_peer_fresh(&fresh, dir, ifindex, now);
-			bpf_map_update_elem(&sip_peers6, &key6, &fresh, BPF_NOEXIST);
-			return;
-		}
+		SIP_PEER_UPDATE(sip_peers6, sip_unverified6, key6);
 	}
 	if (dir == SIP_DIR_RX) {
 		sip_peer_touch(&v->last_rx_ns, now);
@@ -246,6 +286,20 @@ static __always_inline void sip_peer_seen(const struct sip_pkt *p, void *data_en
 		v->ifindex = ifindex;
 }
 
+/*
+ * What makes a peer verified: a message on TCP (a handshake took place: the source is real), or
+ * a request or ping the PBX sends (it chose to contact this address). Not a response or a pong
+ * the PBX sends: a forged request from any address draws those.
+ */
+static __always_inline bool sip_verifies(int kind, int dir, __u8 transport)
+{
+	if (transport == SIP_TRANSPORT_TCP)
+		return true;
+	if (dir != SIP_DIR_TX)
+		return false;
+	return kind < SIP_FIRST_RESPONSE || kind == SIP_KA_CRLF_PING || kind == SIP_KA_STUN_REQUEST;
+}
+
 static __always_inline void sip_account(const struct sip_pkt *p, void *data_end,
 					const struct sip_window *w, int dir, __u32 ifindex)
 {
@@ -255,7 +309,7 @@ static __always_inline void sip_account(const struct sip_pkt *p, void *data_end,
 		return;
 	sip_count(dir, p->transport, kind);
 	if (kind < SIP_FIRST_UNPARSED)
-		sip_peer_seen(p, data_end, dir, ifindex);
+		sip_peer_seen(p, data_end, dir, ifindex, sip_verifies(kind, dir, p->transport));
 }
 
 /*

@@ -68,6 +68,13 @@ enum sip_transport { SIP_TRANSPORT_UDP = 0, SIP_TRANSPORT_TCP = 1, SIP_TRANSPORT
  * traffic. Two maps, not one keyed by family + 16 bytes: hashing and comparing a 4-byte key is
  * most of what a SIP packet costs the classifier (make bench: about 9 ns of 30).
  *
+ * Verified and unverified peers: a UDP source address is only a header field anyone can forge,
+ * and one forged "\r\n\r\n" per address would otherwise create a peer. A peer is verified once
+ * the PBX sends it a request or a ping (it chose to contact that address), or on its first TCP
+ * message (a handshake took place). Unverified sources live in sip_unverified4/6, a second pair
+ * of LRU maps of the same size, so a flood of them evicts only each other; the agent lists them
+ * (verified first) but never makes them refresh or fail-fast candidates.
+ *
  * The agent's own table (agent/peers.c) names a peer by family + address:
  */
 struct sip_peer_key {

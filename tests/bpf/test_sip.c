@@ -75,14 +75,31 @@ static void clear_peers(void)
 {
 	clear_peer_map(bpf_map__fd(skel->maps.sip_peers4));
 	clear_peer_map(bpf_map__fd(skel->maps.sip_peers6));
+	clear_peer_map(bpf_map__fd(skel->maps.sip_unverified4));
+	clear_peer_map(bpf_map__fd(skel->maps.sip_unverified6));
 }
 
-/* The kernel peer maps are keyed by the bare address, one map per family (sip_abi.h). */
+/*
+ * The kernel peer maps are keyed by the bare address, one map per family, verified peers and
+ * unverified sources apart (sip_abi.h).
+ */
+static int lookup_peer_in(bool ipv6, bool verified, struct sip_peer_value *v)
+{
+	int fd = verified
+		     ? bpf_map__fd(ipv6 ? skel->maps.sip_peers6 : skel->maps.sip_peers4)
+		     : bpf_map__fd(ipv6 ? skel->maps.sip_unverified6 : skel->maps.sip_unverified4);
+
+	return bpf_map_lookup_elem(fd, ipv6 ? peer_v6 : peer_v4, v);
+}
+
+/* The peer wherever it is; a peer is never in both maps. */
 static int lookup_peer(bool ipv6, struct sip_peer_value *v)
 {
-	return bpf_map_lookup_elem(ipv6 ? bpf_map__fd(skel->maps.sip_peers6)
-					: bpf_map__fd(skel->maps.sip_peers4),
-				   ipv6 ? peer_v6 : peer_v4, v);
+	struct sip_peer_value other;
+
+	if (!lookup_peer_in(ipv6, true, v))
+		return lookup_peer_in(ipv6, false, &other) ? 0 : -1;
+	return lookup_peer_in(ipv6, false, v);
 }
 
 /* Run one frame and check that exactly counter @expect_idx moved by @times (or none if < 0). */
@@ -134,8 +151,16 @@ static void test_corpus_every_encapsulation(void **state)
 					     SIP_COUNTER_INDEX(tx ? SIP_DIR_TX : SIP_DIR_RX,
 							       s->transport, s->kind));
 				if (s->kind < SIP_FIRST_UNPARSED) {
+					bool verifies = s->transport == SIP_TRANSPORT_TCP ||
+							(tx && (s->kind < SIP_FIRST_RESPONSE ||
+								s->kind == SIP_KA_CRLF_PING ||
+								s->kind == SIP_KA_STUN_REQUEST));
+
 					if (lookup_peer(ipv6, &v))
 						fail_msg("%s: peer not recorded", what);
+					if (lookup_peer_in(ipv6, verifies, &v))
+						fail_msg("%s: peer recorded as %s", what,
+							 verifies ? "unverified" : "verified");
 					assert_int_equal(tx ? v.tx_messages : v.rx_messages, 3);
 					assert_int_equal(tx ? v.rx_messages : v.tx_messages, 0);
 					assert_true((tx ? v.last_tx_ns : v.last_rx_ns) > 0);
@@ -145,6 +170,56 @@ static void test_corpus_every_encapsulation(void **state)
 			}
 		}
 	}
+}
+
+/*
+ * Forged sources: a UDP request or ping from an address makes it an unverified source; the PBX
+ * answering it (a response, a pong) does not verify it; the PBX sending it a request does, and
+ * carries over what was counted. A flood of unverified sources larger than the map evicts only
+ * unverified sources, never a verified peer.
+ */
+static void test_unverified_sources(void **state)
+{
+	static const char ping[] = "\r\n\r\n", resp[] = "SIP/2.0 401 Unauthorized\r\n\r\n",
+			  req[] = "OPTIONS sip:a@10.99.0.2 SIP/2.0\r\n\r\n";
+	struct frame_spec rx = {.transport = SIP_TRANSPORT_UDP, .sport = 5060, .dport = 5060};
+	struct sip_peer_value v;
+	uint8_t frame[256];
+	size_t len;
+
+	clear_peers();
+	len = build_frame(frame, &rx, false, ping, sizeof(ping) - 1);
+	assert_int_equal(run(prog_fd(false, false), frame, len, 2), 0);
+	assert_int_not_equal(lookup_peer_in(false, true, &v), 0);
+	assert_int_equal(lookup_peer_in(false, false, &v), 0);
+	assert_int_equal(v.rx_messages, 2);
+	len = build_frame(frame, &rx, true, resp, sizeof(resp) - 1);
+	assert_int_equal(run(prog_fd(true, false), frame, len, 1), 0);
+	assert_int_not_equal(lookup_peer_in(false, true, &v), 0); /* a response verifies nothing */
+	assert_int_equal(lookup_peer_in(false, false, &v), 0);
+	assert_int_equal(v.tx_messages, 1);
+	len = build_frame(frame, &rx, true, req, sizeof(req) - 1);
+	assert_int_equal(run(prog_fd(true, false), frame, len, 1), 0);
+	assert_int_not_equal(lookup_peer_in(false, false, &v), 0);
+	assert_int_equal(lookup_peer_in(false, true, &v), 0);
+	assert_int_equal(v.rx_messages, 2);
+	assert_int_equal(v.tx_messages, 2);
+	assert_true(v.last_rx_ns > 0 && v.last_tx_ns > 0);
+	/* Then 3 x the map's size of forged sources: the verified peer stays. */
+	for (uint32_t i = 0; i < 3 * bpf_map__max_entries(skel->maps.sip_unverified4); i++) {
+		uint8_t *saddr;
+
+		len = build_frame(frame, &rx, false, ping, sizeof(ping) - 1);
+		saddr = frame + 14 + 12; /* IPv4 source: a different forged address each time */
+		saddr[0] = 10;
+		saddr[1] = 98;
+		saddr[2] = (uint8_t)(i >> 8);
+		saddr[3] = (uint8_t)i;
+		/* the header checksum is not checked by the classifier */
+		assert_int_equal(run(prog_fd(false, false), frame, len, 1), 0);
+	}
+	assert_int_equal(lookup_peer_in(false, true, &v), 0);
+	assert_int_equal(v.tx_messages, 2);
 }
 
 /* A frame cut anywhere before its end is malformed (IP length > frame): it counts nothing. */
@@ -335,6 +410,7 @@ int main(void)
 	    cmocka_unit_test(test_truncated_at_every_offset),
 	    cmocka_unit_test(test_ports),
 	    cmocka_unit_test(test_padded_pong),
+	    cmocka_unit_test(test_unverified_sources),
 	    cmocka_unit_test(test_random_frames),
 	};
 

@@ -41,7 +41,7 @@ static void test_bound(void **state)
 		struct sip_peer_value v = seen(100 * S, 0);
 
 		/* the 17th and later do not fit: the caller drops them from the kernel map */
-		assert_int_equal(peers_sync_add(&k, &v, 101 * S), i <= 16);
+		assert_int_equal(peers_sync_add(&k, &v, 101 * S, true), i <= 16);
 	}
 	peers_sync_end();
 	assert_int_equal(peers_count(), 16);
@@ -55,16 +55,16 @@ static void test_idle_eviction(void **state)
 
 	assert_int_equal(peers_init(64, 60 * S), 0);
 	peers_sync_begin();
-	assert_false(peers_sync_add(&a, &old, 100 * S));    /* last activity 80 s ago */
-	assert_true(peers_sync_add(&b, &fresh, 100 * S));   /* tx 5 s ago keeps it */
-	assert_true(peers_sync_add(&c, &rx_only, 100 * S)); /* exactly 50 s ago */
+	assert_false(peers_sync_add(&a, &old, 100 * S, true));	  /* last activity 80 s ago */
+	assert_true(peers_sync_add(&b, &fresh, 100 * S, true));	  /* tx 5 s ago keeps it */
+	assert_true(peers_sync_add(&c, &rx_only, 100 * S, true)); /* exactly 50 s ago */
 	peers_sync_end();
 	assert_int_equal(peers_count(), 2);
 	assert_null(peers_find(&a));
 	assert_non_null(peers_find(&b));
 	/* A later sync without c (the kernel's LRU dropped it): gone here too. */
 	peers_sync_begin();
-	assert_true(peers_sync_add(&b, &fresh, 100 * S));
+	assert_true(peers_sync_add(&b, &fresh, 100 * S, true));
 	peers_sync_end();
 	assert_int_equal(peers_count(), 1);
 	assert_null(peers_find(&c));
@@ -85,8 +85,8 @@ static void test_state_kept_and_neighbours(void **state)
 
 	assert_int_equal(peers_init(64, 600 * S), 0);
 	peers_sync_begin();
-	peers_sync_add(&a, &v, 11 * S);
-	peers_sync_add(&b, &v, 11 * S);
+	peers_sync_add(&a, &v, 11 * S, true);
+	peers_sync_add(&b, &v, 11 * S, true);
 	peers_sync_end();
 	p = peers_find(&a); /* on-link */
 	p->has_next_hop = true;
@@ -99,8 +99,8 @@ static void test_state_kept_and_neighbours(void **state)
 	peers_set_neigh_states(tab, 3);
 
 	peers_sync_begin();
-	peers_sync_add(&a, &v, 12 * S);
-	peers_sync_add(&b, &v, 12 * S);
+	peers_sync_add(&a, &v, 12 * S, true);
+	peers_sync_add(&b, &v, 12 * S, true);
 	peers_sync_end();
 	assert_string_equal(peer_state_name(peers_find(&a)), "reachable");
 	assert_string_equal(peer_state_name(peers_find(&b)), "failed");
@@ -133,7 +133,7 @@ static void test_with_next_hop(void **state)
 	for (int i = 2; i < 6; i++) {
 		struct sip_peer_key k = v4((uint8_t)i);
 
-		peers_sync_add(&k, &v, 11 * S);
+		peers_sync_add(&k, &v, 11 * S, true);
 	}
 	peers_sync_end();
 	for (int i = 2; i < 5; i++) {
@@ -157,7 +157,7 @@ static void test_with_next_hop(void **state)
 
 static void resync_cb(const struct sip_peer *p, void *ctx)
 {
-	peers_sync_add(&p->key, &p->v, *(uint64_t *)ctx);
+	peers_sync_add(&p->key, &p->v, *(uint64_t *)ctx, true);
 }
 
 static uint64_t oldest_check;
@@ -186,7 +186,7 @@ static void test_route_refresh_scales(void **state)
 		struct sip_peer_key k = {.family = SW_AF_INET,
 					 .addr = {10, 98, (uint8_t)(i >> 8), (uint8_t)i}};
 
-		assert_true(peers_sync_add(&k, &v, now));
+		assert_true(peers_sync_add(&k, &v, now, true));
 	}
 	peers_sync_end();
 	for (int t = 0; t < 30; t++, now += tick) {
@@ -205,7 +205,7 @@ static void test_route_refresh_scales(void **state)
 	late = v4(250);
 	peers_sync_begin();
 	peers_for_each(resync_cb, &now);
-	assert_true(peers_sync_add(&late, &v, now));
+	assert_true(peers_sync_add(&late, &v, now, true));
 	peers_sync_end();
 	peers_refresh_routes(now, age, tick);
 	assert_int_equal(peers_find(&late)->route_checked_ns, now);
@@ -217,6 +217,43 @@ static void test_route_refresh_scales(void **state)
 	assert_true(now - oldest_check <= age + tick);
 }
 
+/*
+ * Verified and unverified peers (issue 17 item 13): the flag follows the map a peer was synced
+ * from, survives a re-sync that verifies it, and /peers says which; a verified peer keeps what the
+ * agent knew of it (next-hop lookup time) when it moves over from the unverified map.
+ */
+static void test_verified(void **state)
+{
+	struct sip_peer_value v = seen(10 * S, 0);
+	struct sip_peer_key real = v4(2), forged = v4(150);
+	struct strbuf out;
+
+	assert_int_equal(peers_init(16, 3600 * S), 0);
+	peers_sync_begin();
+	assert_true(peers_sync_add(&real, &v, 11 * S, false));
+	assert_true(peers_sync_add(&forged, &v, 11 * S, false));
+	peers_sync_end();
+	assert_false(peers_find(&real)->verified);
+	peers_find(&real)->route_checked_ns = 11 * S;
+	peers_sync_begin();
+	assert_true(peers_sync_add(&real, &v, 12 * S, true)); /* the PBX sent it a request */
+	/* Listed again by the unverified map's walk (moved between the two walks): one entry. */
+	assert_true(peers_sync_add(&real, &v, 12 * S, false));
+	assert_true(peers_sync_add(&forged, &v, 12 * S, false));
+	peers_sync_end();
+	assert_int_equal(peers_count(), 2);
+	assert_true(peers_find(&real)->verified);
+	assert_int_equal(peers_find(&real)->route_checked_ns, 11 * S);
+	assert_false(peers_find(&forged)->verified);
+	strbuf_init(&out);
+	peers_to_json(&out, NULL, 12 * S);
+	assert_non_null(strstr(out.data, "\"peer\":\"10.99.0.2\""));
+	assert_non_null(strstr(out.data, "\"verified\":true"));
+	assert_non_null(strstr(out.data, "\"verified\":false"));
+	strbuf_free(&out);
+	assert_false(peers_recheck_route(&(struct sip_peer_key){.family = SW_AF_INET}, 12 * S));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +262,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_state_kept_and_neighbours, teardown),
 	    cmocka_unit_test_teardown(test_with_next_hop, teardown),
 	    cmocka_unit_test_teardown(test_route_refresh_scales, teardown),
+	    cmocka_unit_test_teardown(test_verified, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
