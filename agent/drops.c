@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "drops.h"
 
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <ctype.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "decode.h"
 #include "drops.skel.h"
 #include "drops_abi.h"
 #include "log.h"
@@ -174,15 +174,6 @@ static void drops_collect(struct agent *ag)
 				sizeof(uint64_t), add_drops, NULL);
 }
 
-static void format_endpoint(char *buf, size_t len, uint8_t family, const uint8_t *addr,
-			    uint16_t port)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(family == SW_AF_INET6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
-	snprintf(buf, len, family == SW_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
 struct finished_bursts {
 	struct drops_sock_key key[MAX_BURSTS];
 	struct drops_sock burst[MAX_BURSTS];
@@ -207,15 +198,14 @@ static bool note_finished_burst(const void *key, const void *value, void *ctx)
 
 static void log_burst(const struct drops_sock_key *k, const struct drops_sock *b)
 {
-	char local[INET6_ADDRSTRLEN + 8], peer[INET6_ADDRSTRLEN + 8], key[RATELIMIT_KEY_MAX],
-	    port[8];
+	char local[DECODE_ENDPOINT_LEN], peer[DECODE_ENDPOINT_LEN], key[RATELIMIT_KEY_MAX], port[8];
 	uint64_t held_back;
 	struct log_line l;
 	char comm[16];
 	int pid;
 
-	format_endpoint(local, sizeof(local), b->family, b->local_addr, b->local_port);
-	format_endpoint(peer, sizeof(peer), b->family, b->peer_addr, b->peer_port);
+	decode_endpoint(local, sizeof(local), b->family, b->local_addr, b->local_port);
+	decode_endpoint(peer, sizeof(peer), b->family, b->peer_addr, b->peer_port);
 	snprintf(key, sizeof(key), "sip_drops %u %s %s %s", b->netns_ino, local,
 		 reason_label(k->reason), direction_name(k->dir));
 	if (!ratelimit_allow(&incident_limit, key, monotonic_ns(), &held_back))

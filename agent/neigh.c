@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "clock.h"
+#include "decode.h"
 #include "http.h"
 #include "ifname.h"
 #include "log.h"
@@ -101,11 +102,6 @@ static const char *proto_name(uint8_t proto)
 	default:
 		return "other";
 	}
-}
-
-static void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
-{
-	inet_ntop(family == SW_AF_INET6 ? AF_INET6 : AF_INET, addr, buf, len);
 }
 
 /* CONFIG_HZ, to turn jiffies into seconds: from /proc/config.gz or /boot/config-<release>. */
@@ -420,7 +416,7 @@ static int route_sockets(struct agent *ag, struct http_request *req, struct strb
 		for (int j = 0; j < k; j++) {
 			char addr[INET6_ADDRSTRLEN];
 
-			format_addr(holdings[j].family, holdings[j].addr, addr, sizeof(addr));
+			decode_addr(addr, sizeof(addr), holdings[j].family, holdings[j].addr);
 			strbuf_printf(out, "%s{\"ifname\":", j ? "," : "");
 			strbuf_json_string(out, holdings[j].ifname);
 			strbuf_printf(out,
@@ -482,7 +478,7 @@ static void format_behind(const struct neigh_failed_event *e, char *buf, size_t 
 	for (int i = 0; i < e->nr_behind && i < NEIGH_MAX_BEHIND && off < len; i++) {
 		char addr[INET6_ADDRSTRLEN];
 
-		format_addr(e->family, e->behind[i], addr, sizeof(addr));
+		decode_addr(addr, sizeof(addr), e->family, e->behind[i]);
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", addr);
 	}
 }
@@ -494,7 +490,7 @@ static void log_failed(const struct neigh_failed_event *e)
 	uint64_t held_back;
 	struct log_line l;
 
-	format_addr(e->family, e->addr, addr, sizeof(addr));
+	decode_addr(addr, sizeof(addr), e->family, e->addr);
 	snprintf(key, sizeof(key), "neigh_failed %u %.16s %s", e->hdr.netns_ino, e->ifname, addr);
 	if (!ratelimit_allow(&incident_limit, key, monotonic_ns(), &held_back))
 		return;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "decode.h"
 #include "http.h"
 #include "log.h"
 #include "mapwalk.h"
@@ -151,21 +152,6 @@ int sendq_summarize(const struct sendq_sock_record *recs, size_t nr, const uint1
 	return n;
 }
 
-static void format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr)
-{
-	inet_ntop(family == SW_AF_INET6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len);
-}
-
-/* "[fd99::1]:5060" / "10.99.0.1:5060" */
-static void format_endpoint(char *buf, size_t len, uint8_t family, const uint8_t *addr,
-			    uint16_t port)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	format_addr(a, sizeof(a), family, addr);
-	snprintf(buf, len, family == SW_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
 static bool same_peer(const struct neigh_holding *a, const struct neigh_holding *b)
 {
 	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr)) &&
@@ -255,7 +241,7 @@ static uint64_t format_holdings(const struct sendq_stall_event *e, char *buf, si
 		char addr[INET6_ADDRSTRLEN];
 		int w;
 
-		format_addr(addr, sizeof(addr), h[i].family, h[i].addr);
+		decode_addr(addr, sizeof(addr), h[i].family, h[i].addr);
 		w = snprintf(buf + off, len - off, "%s%s@%s:%llu", i ? "," : "", addr, h[i].ifname,
 			     (unsigned long long)h[i].bytes);
 		if (w < 0 || (size_t)w >= len - off)
@@ -277,7 +263,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e) || e->hdr.type != SIPWATCH_EV_SEND_STALL)
 		return 0;
-	format_endpoint(local, sizeof(local), e->family, e->local_addr, e->local_port);
+	decode_endpoint(local, sizeof(local), e->family, e->local_addr, e->local_port);
 	held = format_holdings(e, held_by, sizeof(held_by), &peers);
 	snprintf(port, sizeof(port), "%u", e->sip_port);
 	incident_begin(&l, "send_stall", "send call on a SIP socket blocked");
@@ -461,8 +447,8 @@ static int route_sockets(struct agent *ag, struct http_request *req, struct strb
 		char local[INET6_ADDRSTRLEN + 8], remote[INET6_ADDRSTRLEN + 8];
 		bool first = true;
 
-		format_endpoint(local, sizeof(local), r->family, r->local_addr, r->local_port);
-		format_endpoint(remote, sizeof(remote), r->family, r->remote_addr, r->remote_port);
+		decode_endpoint(local, sizeof(local), r->family, r->local_addr, r->local_port);
+		decode_endpoint(remote, sizeof(remote), r->family, r->remote_addr, r->remote_port);
 		strbuf_printf(out,
 			      "%s{\"proto\":\"%s\",\"family\":\"%s\",\"port\":%u,\"local\":\"%s\","
 			      "\"remote\":\"%s\",\"sndbuf_bytes\":%u,\"queued_bytes\":%u,"

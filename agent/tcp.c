@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "clock.h"
+#include "decode.h"
 #include "http.h"
 #include "log.h"
 #include "mapwalk.h"
@@ -98,14 +99,6 @@ double tcp_detection_seconds(const struct tcp_keepalive_settings *ka, unsigned h
 	return ((double)ka->idle_jiffies + (double)ka->intvl_jiffies * ka->probes) / hz;
 }
 
-void tcp_format_endpoint(char *buf, size_t len, uint8_t family, const uint8_t *addr, uint16_t port)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(family == SW_AF_INET6 ? AF_INET6 : AF_INET, addr, ip, sizeof(ip));
-	snprintf(buf, len, family == SW_AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
-}
-
 unsigned tcp_kernel_hz(void)
 {
 	return kernel_hz;
@@ -164,9 +157,8 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e) || e->hdr.type != SIPWATCH_EV_TCP_TIMEOUT)
 		return 0;
-	tcp_format_endpoint(local, sizeof(local), e->ep.family, e->ep.local_addr, e->ep.local_port);
-	tcp_format_endpoint(remote, sizeof(remote), e->ep.family, e->ep.remote_addr,
-			    e->ep.remote_port);
+	decode_endpoint(local, sizeof(local), e->ep.family, e->ep.local_addr, e->ep.local_port);
+	decode_endpoint(remote, sizeof(remote), e->ep.family, e->ep.remote_addr, e->ep.remote_port);
 	if (!incident_begin(&l, "tcp_timeout", "the kernel closed a SIP TCP connection: timeout"))
 		return 0;
 	log_str(&l, "local", local);
@@ -363,9 +355,8 @@ static void audit_record_json(struct strbuf *out, const struct agent *ag,
 	char local[64], remote[64];
 	double secs = tcp_detection_seconds(&r->ka, kernel_hz);
 
-	tcp_format_endpoint(local, sizeof(local), r->ep.family, r->ep.local_addr, r->ep.local_port);
-	tcp_format_endpoint(remote, sizeof(remote), r->ep.family, r->ep.remote_addr,
-			    r->ep.remote_port);
+	decode_endpoint(local, sizeof(local), r->ep.family, r->ep.local_addr, r->ep.local_port);
+	decode_endpoint(remote, sizeof(remote), r->ep.family, r->ep.remote_addr, r->ep.remote_port);
 	strbuf_puts(out, "{\"local\":");
 	strbuf_json_string(out, local);
 	strbuf_puts(out, ",\"remote\":");

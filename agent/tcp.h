@@ -34,9 +34,6 @@ unsigned tcp_hz_from_samples(uint64_t jiffies_delta, uint64_t ns_delta);
  */
 double tcp_detection_seconds(const struct tcp_keepalive_settings *ka, unsigned hz);
 
-/* "10.99.0.1:5060" or "[fd99::1]:5060". */
-void tcp_format_endpoint(char *buf, size_t len, uint8_t family, const uint8_t *addr, uint16_t port);
-
 /* The HZ the agent converts kernel jiffies with (0 until known). */
 unsigned tcp_kernel_hz(void);
 

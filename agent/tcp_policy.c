@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "decode.h"
 #include "log.h"
 #include "mapwalk.h"
 #include "probes.h"
@@ -91,10 +92,10 @@ static void apply_to_existing(void)
 		char local[64], remote[64];
 		struct log_line l;
 
-		tcp_format_endpoint(local, sizeof(local), rec.ep.family, rec.ep.local_addr,
-				    rec.ep.local_port);
-		tcp_format_endpoint(remote, sizeof(remote), rec.ep.family, rec.ep.remote_addr,
-				    rec.ep.remote_port);
+		decode_endpoint(local, sizeof(local), rec.ep.family, rec.ep.local_addr,
+				rec.ep.local_port);
+		decode_endpoint(remote, sizeof(remote), rec.ep.family, rec.ep.remote_addr,
+				rec.ep.remote_port);
 		rec.err ? refused++ : changed++;
 		if (!log_begin(&l, rec.err ? LOG_WARN : LOG_INFO,
 			       rec.err ? "keepalive policy refused on an existing connection"

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <cmocka.h>
 
+#include "decode.h"
 #include "tcp.h"
 
 static void test_cause_names(void **state)
@@ -65,9 +66,9 @@ static void test_format_endpoint(void **state)
 	const uint8_t v6[16] = {0xfd, 0x99, [15] = 1};
 	char buf[64];
 
-	tcp_format_endpoint(buf, sizeof(buf), SW_AF_INET, v4, 5060);
+	decode_endpoint(buf, sizeof(buf), SW_AF_INET, v4, 5060);
 	assert_string_equal(buf, "10.99.0.1:5060");
-	tcp_format_endpoint(buf, sizeof(buf), SW_AF_INET6, v6, 5061);
+	decode_endpoint(buf, sizeof(buf), SW_AF_INET6, v6, 5061);
 	assert_string_equal(buf, "[fd99::1]:5061");
 }
 
