@@ -420,11 +420,16 @@ const struct option_def option_table[] = {
      "(opt-in; 0 = off).",
      parse_tcp_user_timeout},
     {"ifaces", "IFACE[,IFACE...]", "",
-     "Interfaces whose SIP traffic is classified (XDP ingress, tc egress); default: every "
+     "Interfaces whose SIP traffic is classified (tc or XDP ingress, tc egress); default: every "
      "interface that is up and not loopback when sipwatch starts.",
      parse_ifaces},
     {"xdp.mode", "MODE", "auto",
-     "auto (native, else generic XDP, else tc ingress), native, generic, or off (tc ingress).",
+     "Ingress hook. auto or off: tc ingress (a tcx link where the kernel has one), which "
+     "never reconfigures the device. generic: generic XDP (the kernel turns off LRO and "
+     "hardware GRO on the device while it is attached). native: driver XDP, only if you "
+     "accept that attaching and removing it resets the NIC's queues on ixgbe, i40e, ENA, "
+     "vmxnet3, mlx5 and others (traffic stops for a moment at every start and stop). XDP "
+     "that cannot attach falls back to tc ingress.",
      parse_xdp_mode},
     {"peers.max", "N", "4096", "Size of the SIP peer table (LRU in the kernel).", parse_peers_max},
     {"peers.idle-timeout", "DURATION", "1h",
@@ -459,6 +464,10 @@ void options_usage(FILE *out)
 	}
 	fprintf(out, "  %-36s %s\n  %-36s %s\n", "--version", "Print the version and exit.",
 		"--help", "Print this help and exit.");
+	fprintf(out,
+		"\nsignals: SIGTERM, SIGINT: detach every hook and exit 0. SIGHUP: logged and "
+		"ignored\n(flags and --web.config.file are read only at start: restart to apply "
+		"changes).\n");
 }
 
 static const struct option_def *option_find(const char *name, size_t len)
