@@ -291,11 +291,14 @@ ip -n "$PBX" link set dev eth0 xdp off
 # A launcher in the namespace runs the doctor (SIGINT at its default action, as from a terminal)
 # and sends SIGINT during the trial: DELAY s after the doctor's first BPF program is loaded, or at
 # once when a packet hook of the trial is seen (a tcx/XDP link among its fds, or an XDP program or
-# sipwatch tc filter on the interface). Bounded: 10 s, 1 ms steps. Prints the doctor's exit
-# status (130: the SIGINT ended it, after its clean-up).
+# sipwatch tc filter on the interface). Runs with DELAY 0 and 0.2 interrupt the loading, DELAY
+# "xdp" the moment the SIP programs are loaded (an XDP program among its fds: the hooks come next),
+# DELAY 30 only a hook seen. Bounded: 10 s, 1 ms steps. Prints the doctor's exit status (130: the
+# SIGINT ended it, after its clean-up).
 cat >"$TEST_TMP/interrupt.py" <<'EOF'
-import os, signal, subprocess, sys, time
-delay, cmd = float(sys.argv[1]), sys.argv[2:]
+import os, signal, subprocess, sys, threading, time
+at_xdp = sys.argv[1] == "xdp"
+delay, cmd = 30.0 if at_xdp else float(sys.argv[1]), sys.argv[2:]
 p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 deadline = time.time() + 10
@@ -308,21 +311,26 @@ def fdinfo():
     except OSError:
         pass
     return out
-def on_interface():  # netlink XDP or tc filters (not links): slower to ask, so every 5th round
+on_interface = threading.Event()
+def watch_interface():  # netlink XDP or tc filters (not links): ~10 ms a look, so in a thread
     run = lambda *a: subprocess.run(a, capture_output=True, text=True).stdout
-    return "prog/xdp" in run("ip", "-d", "link", "show", "dev", "eth0") or \
-        "sip_tc" in run("tc", "filter", "show", "dev", "eth0", "egress")
-rounds, first_prog, how = 0, None, "never: the doctor ended first"
+    while p.poll() is None and time.time() < deadline and not on_interface.is_set():
+        if "prog/xdp" in run("ip", "-d", "link", "show", "dev", "eth0") or \
+                "sip_tc" in run("tc", "filter", "show", "dev", "eth0", "egress"):
+            on_interface.set()
+threading.Thread(target=watch_interface, daemon=True).start()
+first_prog, how = None, "never: the doctor ended first"
 while time.time() < deadline and p.poll() is None:
-    rounds += 1
     info = fdinfo()
     if first_prog is None and any("prog_id:" in t for t in info):
         first_prog = time.time()
-    hook = any("link_type:\ttcx" in t or "link_type:\txdp" in t for t in info) or \
-        (rounds % 5 == 0 and on_interface())
-    if hook or (first_prog is not None and time.time() - first_prog >= delay):
+    hook = on_interface.is_set() or \
+        any("link_type:\ttcx" in t or "link_type:\txdp" in t for t in info)
+    xdp = at_xdp and any("prog_type:\t6\n" in t for t in info)
+    if hook or xdp or (first_prog is not None and time.time() - first_prog >= delay):
         p.send_signal(signal.SIGINT)
-        how = "with a packet hook attached" if hook else f"{delay} s after its first program"
+        how = "with a packet hook attached" if hook else "as its XDP program loaded" if xdp \
+            else f"{delay} s after its first program"
         break
     time.sleep(0.001)
 try:
@@ -334,7 +342,7 @@ print(128 - rc if rc < 0 else rc)
 EOF
 doctor_ok=0
 by_sigint=0
-for delay in 0 0.05 0.1 0.15 0.2; do
+for delay in 0 0.2 xdp 30 30 30 30 30; do
 	rc=$(in_host pbx timeout 40 python3 "$TEST_TMP/interrupt.py" "$delay" \
 		"$SIPWATCH" doctor --sip.ports=5060 --xdp.mode=native)
 	[ "$rc" = 130 ] && by_sigint=$((by_sigint + 1))
@@ -346,6 +354,6 @@ for delay in 0 0.05 0.1 0.15 0.2; do
 		ip netns exec "$PBX" tc qdisc del dev eth0 clsact
 	fi
 done
-echo "doctor: $by_sigint of 5 runs ended by the SIGINT (exit 130)"
-check "sipwatch doctor --xdp.mode=native, SIGINT during the trial start, 5 runs (>= 3 ended by it): nothing left" \
-	bash -c '[ "$1" -eq 5 ] && [ "$2" -ge 3 ]' _ "$doctor_ok" "$by_sigint"
+echo "doctor: $by_sigint of 8 runs ended by the SIGINT (exit 130)"
+check "sipwatch doctor --xdp.mode=native, SIGINT during the trial start, 8 runs (>= 4 ended by it): nothing left" \
+	bash -c '[ "$1" -eq 8 ] && [ "$2" -ge 4 ]' _ "$doctor_ok" "$by_sigint"
