@@ -145,6 +145,9 @@ int hook_attach_tc(struct packet_hook *h, int ifindex, int prog_fd, enum bpf_tc_
 struct tc_filter {
 	uint32_t handle, priority, prog_id;
 	char kind[16];
+	char prog_name[BPF_OBJ_NAME_LEN]; /* from TCA_BPF_NAME, "name:[id]" as libbpf sets it */
+	uint8_t tag[BPF_TAG_SIZE];	  /* TCA_BPF_TAG */
+	bool has_tag;
 };
 
 struct tc_filter_list {
@@ -189,8 +192,18 @@ static int filter_cb(const struct nlmsghdr *nlh, void *data)
 	if (tb[TCA_KIND])
 		snprintf(f->kind, sizeof(f->kind), "%s", mnl_attr_get_str(tb[TCA_KIND]));
 	if (tb[TCA_OPTIONS] && !strcmp(f->kind, "bpf") &&
-	    mnl_attr_parse_nested(tb[TCA_OPTIONS], bpf_opt_cb, opt) >= 0 && opt[TCA_BPF_ID])
-		f->prog_id = mnl_attr_get_u32(opt[TCA_BPF_ID]);
+	    mnl_attr_parse_nested(tb[TCA_OPTIONS], bpf_opt_cb, opt) >= 0) {
+		if (opt[TCA_BPF_ID])
+			f->prog_id = mnl_attr_get_u32(opt[TCA_BPF_ID]);
+		if (opt[TCA_BPF_NAME])
+			snprintf(f->prog_name, sizeof(f->prog_name), "%.*s",
+				 (int)strcspn(mnl_attr_get_str(opt[TCA_BPF_NAME]), ":"),
+				 mnl_attr_get_str(opt[TCA_BPF_NAME]));
+		f->has_tag =
+		    opt[TCA_BPF_TAG] && mnl_attr_get_payload_len(opt[TCA_BPF_TAG]) == BPF_TAG_SIZE;
+		if (f->has_tag)
+			memcpy(f->tag, mnl_attr_get_payload(opt[TCA_BPF_TAG]), BPF_TAG_SIZE);
+	}
 	return MNL_CB_OK;
 }
 
@@ -319,21 +332,25 @@ struct our_prog {
 static struct our_prog ours[MAX_OUR_PROGS];
 static int nr_ours;
 
-/* Whether any process (as far as /proc shows this one) holds program @id open, or a link to it. */
+/*
+ * Whether another process (as far as /proc shows this one) holds program @id open, or a link to
+ * it. This one is skipped: it holds the fd it inspects the program through.
+ */
 static bool prog_held(uint32_t id)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *p;
-	char want[32], line[128];
+	char want[32], line[128], self[16];
 	bool held = false;
 
+	snprintf(self, sizeof(self), "%d", (int)getpid());
 	snprintf(want, sizeof(want), "prog_id:\t%u\n", id);
 	while (proc && !held && (p = readdir(proc))) {
 		char path[600];
 		DIR *fds;
 		struct dirent *fd;
 
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+		if (p->d_name[0] < '1' || p->d_name[0] > '9' || !strcmp(p->d_name, self))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/fdinfo", p->d_name);
 		fds = opendir(path);
@@ -357,35 +374,31 @@ static bool prog_held(uint32_t id)
 	return held;
 }
 
-/* Program @id is one of ours (name and tag), attached by a sipwatch that is gone. */
-static bool is_stale(uint32_t id, const char *where)
+/*
+ * Program @id, named @name with @tag, is one of ours, attached by a sipwatch that is gone. Name and
+ * tag come from the tc filter dump, or for XDP from the program itself (BPF_PROG_GET_FD_BY_ID:
+ * that needs CAP_SYS_ADMIN, which the systemd unit does not grant; tc's dump needs nothing).
+ */
+static bool is_stale(uint32_t id, const char *name, const uint8_t *tag, const char *where)
 {
-	struct bpf_prog_info info;
-	int fd = bpf_prog_get_fd_by_id(id);
 	bool same_name = false, stale = false;
 
-	if (fd < 0 || prog_info(fd, &info)) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	close(fd);
 	for (int i = 0; i < nr_ours && !stale; i++) {
-		if (strncmp(info.name, ours[i].name, sizeof(info.name)))
+		if (strncmp(name, ours[i].name, BPF_OBJ_NAME_LEN))
 			continue;
 		same_name = true;
-		stale = !memcmp(info.tag, ours[i].tag, sizeof(info.tag));
+		stale = !memcmp(tag, ours[i].tag, BPF_TAG_SIZE);
 	}
 	if (same_name && !stale)
 		log_msg(LOG_WARN,
 			"hooks: %s holds a program named %s (id %u) whose tag is not this "
 			"sipwatch's (another build or tool): left alone",
-			where, info.name, id);
+			where, name, id);
 	if (stale && prog_held(id)) {
 		log_msg(LOG_WARN,
 			"hooks: %s holds sipwatch's program %s (id %u), still open in a running "
 			"process (another sipwatch?): left alone",
-			where, info.name, id);
+			where, name, id);
 		stale = false;
 	}
 	return stale;
@@ -406,13 +419,22 @@ static int remove_stale_xdp(int ifindex, const char *ifname)
 	snprintf(where, sizeof(where), "XDP on %s", ifname);
 	for (int i = 0; i < 2; i++) {
 		struct bpf_xdp_attach_opts o = {.sz = sizeof(o)};
+		struct bpf_prog_info info;
 		int fd;
 
-		if (!ids[i] || !is_stale(ids[i], where))
+		if (!ids[i])
 			continue;
+		/* The fd also makes the detach conditional on the program (XDP_FLAGS_REPLACE). */
 		fd = bpf_prog_get_fd_by_id(ids[i]);
-		if (fd < 0)
+		if (fd < 0) {
+			log_msg(LOG_DEBUG, "hooks: XDP program %u on %s not inspected: %s", ids[i],
+				ifname, strerror(errno));
 			continue;
+		}
+		if (prog_info(fd, &info) || !is_stale(ids[i], info.name, info.tag, where)) {
+			close(fd);
+			continue;
+		}
 		o.old_prog_fd = fd;
 		if (!bpf_xdp_detach(ifindex, modes[i] | XDP_FLAGS_REPLACE, &o)) {
 			log_msg(LOG_WARN,
@@ -445,8 +467,8 @@ static int remove_stale_tc(int ifindex, const char *ifname, struct tc_filter_lis
 						  .handle = l->f[i].handle,
 						  .priority = l->f[i].priority};
 
-			if (!l->f[i].prog_id || !l->f[i].handle ||
-			    !is_stale(l->f[i].prog_id, where))
+			if (!l->f[i].prog_id || !l->f[i].handle || !l->f[i].has_tag ||
+			    !is_stale(l->f[i].prog_id, l->f[i].prog_name, l->f[i].tag, where))
 				continue;
 			if (bpf_tc_detach(&hook, &del))
 				continue;

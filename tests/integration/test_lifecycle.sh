@@ -47,10 +47,11 @@ log_has() { grep -q -- "$1" "$AGENT_LOG"; }
 # agent_start with a finer poll (the 50-cycle loop's time is mostly waiting for starts).
 agent_start_quick() {
 	AGENT_NS=pbx
+	: >"$AGENT_LOG" # here, not in the child: the poll below must not read the last agent's log
 	ip netns exec "$PBX" "$SIPWATCH" "$@" >"$AGENT_LOG" 2>&1 &
 	AGENT_PID=$!
 	for _ in $(seq 1 400); do
-		grep -q "sipwatch ready" "$AGENT_LOG" && scrape /metrics >/dev/null && return 0
+		grep -q "sipwatch ready" "$AGENT_LOG" && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -81,7 +82,7 @@ other_tc_id() { filters_on | sed -n 's/.* id \([0-9]*\) name other_tc .*/\1/p'; 
 
 # --- 1. the default ingress hook never reconfigures a device ----------------------------------
 check "--help says native XDP resets NIC queues and what the default is" \
-	bash -c '"$1" --help | grep -- "--xdp.mode" | grep -q "never reconfigures the device.*native: driver XDP.*resets the NIC.s queues"' _ "$SIPWATCH"
+	bash -c '"$1" --help | grep -- "--xdp.mode" | grep "never reconfigures the device.*native: driver XDP.*resets the NIC.s queues" >/dev/null' _ "$SIPWATCH"
 agent_start || { echo "FAIL: agent starts"; exit 1; }
 check "default: no XDP program on the interface (neither driver nor generic)" [ -z "$(xdp_on)" ]
 check "default: ingress through tc (tc_ingress probe up, no xdp probe)" \
@@ -100,7 +101,7 @@ agent_stop
 agent_start || { echo "FAIL: agent starts"; exit 1; }
 kill -HUP "$AGENT_PID"
 check "SIGHUP: logged as ignored" wait_for 5 log_has "received SIGHUP: ignored"
-check "SIGHUP: --help says it is ignored" bash -c '"$1" --help | grep -q "SIGHUP: logged and ignored"' _ "$SIPWATCH"
+check "SIGHUP: --help says it is ignored" bash -c '"$1" --help | grep "SIGHUP: logged and ignored" >/dev/null' _ "$SIPWATCH"
 check "SIGHUP: the agent still runs and serves" bash -c 'kill -0 "$1" && ip netns exec "$2" curl -sf --max-time 5 -o /dev/null "$3"' _ "$AGENT_PID" "$PBX" "$(agent_url)"
 agent_stop; rc=$?
 check "SIGHUP: a later SIGTERM still stops it cleanly (exit 0)" [ "$rc" -eq 0 ]
@@ -217,11 +218,13 @@ check "legacy hooks: sipwatch's stop removed its filters and the qdisc it made (
 other_tc_add ingress
 otc=$(other_tc_id)
 extra=()
-"$SIPWATCH" --help | grep -q -- '--neigh.refresh=' && extra+=(--neigh.refresh=managed)
-"$SIPWATCH" --help | grep -q -- '--neigh.fail-fast' && extra+=(--neigh.fail-fast)
-"$SIPWATCH" --help | grep -q -- '--tcp.keepalive=' && extra+=(--tcp.keepalive=60,10,3)
+help=$("$SIPWATCH" --help) # not "--help | grep -q": with pipefail, grep's early exit is a failure
+grep -q -- '--neigh.refresh=' <<<"$help" && extra+=(--neigh.refresh=managed)
+grep -q -- '--neigh.fail-fast' <<<"$help" && extra+=(--neigh.fail-fast)
+grep -q -- '--tcp.keepalive=' <<<"$help" && extra+=(--tcp.keepalive=60,10,3)
 prog_ids=
 link_ids=
+link_counts=
 kills=0
 t0=$(date +%s)
 for i in $(seq 1 50); do
@@ -229,14 +232,27 @@ for i in $(seq 1 50); do
 	[ $((i % 2)) -eq 0 ] && mode=generic
 	agent_start_quick "${extra[@]}" --xdp.mode=$mode || { echo "cycle $i: agent did not start" >&2; break; }
 	[ "$i" -eq 1 ] && echo "cycle 1 probes up: $(metric sipwatch_probe_up) ($(scrape | grep -c '^sipwatch_probe_up{.*} 0$') down)"
-	prog_ids+=" $(held_progs "$AGENT_PID")"
-	link_ids+=" $(held_links "$AGENT_PID")"
+	held=$(cat /proc/"$AGENT_PID"/fdinfo/* 2>/dev/null)
+	prog_ids+=" $(sed -n 's/^prog_id:[[:space:]]*//p' <<<"$held" | sort -un | tr '\n' ' ')"
+	links=$(sed -n 's/^link_id:[[:space:]]*//p' <<<"$held" | sort -un | tr '\n' ' ')
+	link_ids+=" $links"
+	link_counts+=" $(wc -w <<<"$links")"
 	agent_kill
 	kills=$i
 done
 echo "50 SIGKILL cycles in $(($(date +%s) - t0)) s: $(wc -w <<<"$prog_ids") programs, $(wc -w <<<"$link_ids") links held"
 check "50 starts, each SIGKILLed with every hook attached (flags: ${extra[*]})" [ "$kills" -eq 50 ]
-check "... the agents held links (tcx/XDP/cgroup/tracepoints)" [ "$(wc -w <<<"$link_ids")" -ge 50 ]
+echo "links held by each agent when killed: $link_counts"
+check "... each killed with all its hooks attached: every agent held as many links (>= 20: tcx/XDP, cgroup, tracepoints, iterators) as the first" \
+	bash -c 'set -- $1; first=$1; [ "$first" -ge 20 ] && for n; do [ "$n" = "$first" ] || exit 1; done' _ "$link_counts"
+# A kernel without tcx (before 6.6) keeps the last agent's tc filters (every other start removed
+# its predecessor's): the next start must remove them, and say so.
+left="$(xdp_on | grep -c sip_xdp) $(sip_filters)"
+echo "left on eth0 by the last killed agent (XDP, tc filters): $left"
+agent_start || echo "agent did not start after the kills" >&2
+removed="$(grep -c 'removed XDP program id' "$AGENT_LOG") $(grep -c 'removed tc filter' "$AGENT_LOG")"
+agent_stop
+check "the 50th agent's hooks: none left, or the next start removed exactly those (logged)" [ "$removed" = "$left" ]
 check "no BPF link of the 50 killed agents left" wait_for 10 none_left link $link_ids
 check "no BPF program of the 50 killed agents left (none attached anywhere)" wait_for 10 none_left prog $prog_ids
 check "no XDP program on the interface" [ -z "$(xdp_on)" ]
@@ -279,13 +295,15 @@ for i in 1 2 3 4 5 6; do
 		{ echo "legacy run $i: nothing left after SIGKILL?" >&2; break; }
 	legacy_ok=$i
 done
+agent_stop >/dev/null # when a run above broke off
 check "legacy hooks, 6 x SIGKILL: each next start removed the killed agent's XDP program and tc filters, logged, no pile-up" [ "$legacy_ok" -eq 6 ]
 SIPWATCH_LEGACY_HOOKS=1 agent_start >/dev/null || echo "agent did not start" >&2
 agent_stop
 check "legacy hooks: a last start + stop leaves no sipwatch XDP or filter, the other tool's filter stays" \
 	[ "$(xdp_on | grep -c sip_xdp) $(sip_filters) $(other_tc_id)" = "0 0 $otc" ]
-ip netns exec "$PBX" tc qdisc del dev eth0 clsact
-ip -n "$PBX" link set dev eth0 xdp off
+# whatever an earlier failure left, so that the doctor runs start from a clean interface
+ip netns exec "$PBX" tc qdisc del dev eth0 clsact 2>/dev/null
+ip -n "$PBX" link set dev eth0 xdp off 2>/dev/null
 
 # --- 5. sipwatch doctor interrupted (SIGINT) during its trial start -------------------------
 # A launcher in the namespace runs the doctor (SIGINT at its default action, as from a terminal)
