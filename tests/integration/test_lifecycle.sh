@@ -301,6 +301,20 @@ SIPWATCH_LEGACY_HOOKS=1 agent_start >/dev/null || echo "agent did not start" >&2
 agent_stop
 check "legacy hooks: a last start + stop leaves no sipwatch XDP or filter, the other tool's filter stays" \
 	[ "$(xdp_on | grep -c sip_xdp) $(sip_filters) $(other_tc_id)" = "0 0 $otc" ]
+# The same clean-up as the systemd unit runs it: an unprivileged user with only CAP_BPF,
+# CAP_PERFMON and CAP_NET_ADMIN (no CAP_SYS_ADMIN: programs are not looked up by id).
+as_unit_user=$TEST_TMP/as-unit-user
+printf '#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs --inh-caps=-all,%s --ambient-caps=-all,%s --bounding-set=-all,%s %s "$@"\n' \
+	+bpf,+perfmon,+net_admin +bpf,+perfmon,+net_admin +bpf,+perfmon,+net_admin "$SIPWATCH" >"$as_unit_user"
+chmod 755 "$as_unit_user"
+SIPWATCH_LEGACY_HOOKS=1 SIPWATCH=$as_unit_user agent_start || echo "agent did not start as the unit's user" >&2
+agent_kill
+left=$(sip_filters)
+SIPWATCH_LEGACY_HOOKS=1 SIPWATCH=$as_unit_user agent_start || echo "agent did not start as the unit's user" >&2
+check "as the unit's user (3 capabilities): the next start removed the killed agent's $left tc filters (logged)" \
+	[ "$left $(grep -c 'removed tc filter' "$AGENT_LOG") $(sip_filters)" = "2 2 2" ]
+agent_stop
+
 # whatever an earlier failure left, so that the doctor runs start from a clean interface
 ip netns exec "$PBX" tc qdisc del dev eth0 clsact 2>/dev/null
 ip -n "$PBX" link set dev eth0 xdp off 2>/dev/null
