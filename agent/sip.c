@@ -138,6 +138,14 @@ static void report(const char *kind, const struct sip_iface *i, int err, const c
 	char probe[64], reason[160];
 
 	snprintf(probe, sizeof(probe), "%s:%.16s", kind, i->name);
+	if (err && agent->trial) {
+		/* Not a finding: the agent would attach a tc filter where the doctor may not. */
+		log_msg(LOG_INFO,
+			"sip: %s not tried by the trial start (no tcx link: %s; a tc filter "
+			"would outlive a killed sipwatch doctor)",
+			probe, strerror(-err));
+		return;
+	}
 	if (err)
 		snprintf(reason, sizeof(reason), "%s: %.100s", why, strerror(-err));
 	else
@@ -153,9 +161,6 @@ static void report(const char *kind, const struct sip_iface *i, int err, const c
  */
 static void attach_iface(struct sip_iface *i, enum sip_xdp_mode mode)
 {
-	const char *tc_why = agent->trial ? "not tried by a trial start: no tcx link here, and a "
-					    "tc filter would outlive a killed sipwatch doctor"
-					  : "tc attach failed";
 	int err = -EOPNOTSUPP;
 
 	if (mode == SIP_XDP_NATIVE || mode == SIP_XDP_GENERIC) {
@@ -166,11 +171,11 @@ static void attach_iface(struct sip_iface *i, enum sip_xdp_mode mode)
 	if (err) {
 		err = hook_attach_tc(&i->tc_in, i->ifindex,
 				     bpf_program__fd(skel->progs.sip_tc_ingress), BPF_TC_INGRESS);
-		report("tc_ingress", i, err, tc_why, &i->tc_in);
+		report("tc_ingress", i, err, "tc attach failed", &i->tc_in);
 	}
 	err = hook_attach_tc(&i->tc_out, i->ifindex, bpf_program__fd(skel->progs.sip_tc_egress),
 			     BPF_TC_EGRESS);
-	report("tc_egress", i, err, tc_why, &i->tc_out);
+	report("tc_egress", i, err, "tc attach failed", &i->tc_out);
 }
 
 static void detach_iface(struct sip_iface *i)

@@ -389,3 +389,9 @@ done
 echo "doctor: $by_sigint of 8 runs ended by the SIGINT (exit 130)"
 check "sipwatch doctor --xdp.mode=native, SIGINT during the trial start, 8 runs (>= 4 ended by it): nothing left" \
 	bash -c '[ "$1" -eq 8 ] && [ "$2" -ge 4 ]' _ "$doctor_ok" "$by_sigint"
+# As on a kernel without tcx: the doctor does not attach tc filters (they would outlive it), and
+# leaves those probes out of its report rather than flagging them.
+out=$(SIPWATCH_LEGACY_HOOKS=1 in_host pbx "$SIPWATCH" doctor --sip.ports=5060 2>&1)
+check "sipwatch doctor without tcx links: no tc filter, no clsact qdisc, tc probes not flagged" \
+	bash -c '[ -z "$1" ] && [ "$2" = 0 ] && ! grep -q "kernel_probe tc_" <<<"$3" && grep -q "^info kernel_probes" <<<"$3"' \
+	_ "$(filters_on)" "$(clsact_on)" "$out"
