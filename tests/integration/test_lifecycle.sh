@@ -243,8 +243,11 @@ done
 echo "50 SIGKILL cycles in $(($(date +%s) - t0)) s: $(wc -w <<<"$prog_ids") programs, $(wc -w <<<"$link_ids") links held"
 check "50 starts, each SIGKILLed with every hook attached (flags: ${extra[*]})" [ "$kills" -eq 50 ]
 echo "links held by each agent when killed: $link_counts"
-check "... each killed with all its hooks attached: every agent held as many links (>= 20: tcx/XDP, cgroup, tracepoints, iterators) as the first" \
-	bash -c 'set -- $1; first=$1; [ "$first" -ge 20 ] && for n; do [ "$n" = "$first" ] || exit 1; done' _ "$link_counts"
+# Same flags, same links: each agent of a mode held as many as the first of that mode (tc hooks
+# are links only where the kernel has tcx, so the two modes differ by one on 6.1).
+check "... each killed with all its hooks attached: every agent held as many links (tracepoints, iterators, cgroup, tcx/XDP) as the first of its --xdp.mode" \
+	bash -c 'set -- $1; a=$1; b=$2; [ "$a" -ge 10 ] && [ "$b" -ge 10 ] || exit 1
+		while [ $# -ge 2 ]; do [ "$1 $2" = "$a $b" ] || exit 1; shift 2; done' _ "$link_counts"
 # A kernel without tcx (before 6.6) keeps the last agent's tc filters (every other start removed
 # its predecessor's): the next start must remove them, and say so.
 left="$(xdp_on | grep -c sip_xdp) $(sip_filters)"
