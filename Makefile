@@ -36,7 +36,7 @@ BPFTOOL    ?= bpftool
 PKG_CONFIG ?= pkg-config
 
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-LIBS_PC    := libbpf libxdp libmnl libmicrohttpd yaml-0.1 libxcrypt
+LIBS_PC    := libbpf libmnl libmicrohttpd yaml-0.1 libxcrypt
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
               -DSIPWATCH_VERSION='"$(VERSION)"' -D_GNU_SOURCE

@@ -191,14 +191,32 @@ int agent_init(struct agent *ag)
 	return 0;
 }
 
+void agent_block_signals(sigset_t *old)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, old);
+}
+
 static void on_signal(struct agent *ag, void *ctx)
 {
 	struct signalfd_siginfo si;
 
-	if (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		log_msg(LOG_INFO, "received %s, shutting down", strsignal((int)si.ssi_signo));
-		ag->stopping = true;
+	if (read(signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		/* Nothing to reload or reopen: flags and --web.config.file are read at start, logs
+		 * go to stderr. Ignored rather than fatal (its default action). */
+		log_msg(LOG_INFO, "received SIGHUP: ignored (sipwatch reads its configuration only "
+				  "at start; restart it to apply changes)");
+		return;
 	}
+	log_msg(LOG_INFO, "received %s, shutting down", strsignal((int)si.ssi_signo));
+	ag->stopping = true;
 }
 
 static void on_tick(struct agent *ag, void *ctx)
@@ -217,11 +235,11 @@ static int setup_loop_fds(struct agent *ag)
 	struct itimerspec every_second = {{1, 0}, {1, 0}};
 	sigset_t mask;
 
+	agent_block_signals(NULL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL))
-		return -errno;
+	sigaddset(&mask, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
 	signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

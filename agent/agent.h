@@ -8,6 +8,7 @@
 #define SIPWATCH_AGENT_H
 
 #include <bpf/libbpf.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,6 +24,9 @@ struct agent {
 	int epfd;
 	struct ring_buffer *rb;
 	bool stopping;
+	/* sipwatch doctor's trial start: only hooks the kernel removes with the process, and no
+	 * clean-up of what others left. */
+	bool trial;
 };
 
 struct concern {
@@ -64,6 +68,10 @@ int agent_load_skeleton(struct agent *ag, struct bpf_object_skeleton *skeleton,
 
 /* Run every concern's collect(): the snapshot a scrape renders. */
 void agent_collect(struct agent *ag);
+
+/* SIGINT, SIGTERM and SIGHUP: blocked from the start, so that one arriving while hooks are being
+ * attached is acted on (a clean stop) once the event loop runs, not midway. */
+void agent_block_signals(sigset_t *old);
 
 int agent_init(struct agent *ag);
 int agent_run(struct agent *ag);

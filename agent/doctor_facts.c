@@ -302,11 +302,17 @@ void doctor_parse_probe_up(struct doctor_facts *f, const char *exposition)
 	}
 }
 
-/* Start every concern as the agent would, note which probes came up, detach everything. */
+/*
+ * Start every concern as the agent would, note which probes came up, detach everything. A trial
+ * start (ag.trial): only hooks the kernel removes with the process (links), no XDP (it may reset
+ * the NIC), and SIGINT/SIGTERM/SIGHUP held until everything is detached again, so a Ctrl-C
+ * midway still leaves nothing behind (it takes effect right after).
+ */
 static void gather_probes(struct doctor_facts *f, const struct config *cfg)
 {
-	struct agent ag = {.epfd = -1};
+	struct agent ag = {.epfd = -1, .trial = true};
 	struct strbuf out;
+	sigset_t old;
 
 	ag.cfg = *cfg;
 	/*
@@ -315,9 +321,11 @@ static void gather_probes(struct doctor_facts *f, const struct config *cfg)
 	 */
 	ag.cfg.tcp_keepalive_idle = ag.cfg.tcp_keepalive_intvl = ag.cfg.tcp_keepalive_probes = 0;
 	ag.cfg.tcp_user_timeout_ms = 0;
+	agent_block_signals(&old);
 	if (agent_init(&ag)) {
 		snprintf(f->probes_why, sizeof(f->probes_why), "the agent could not initialise");
 		agent_fini(&ag);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
 	}
 	for (const struct concern *const *c = agent_concerns; *c; c++)
@@ -327,6 +335,7 @@ static void gather_probes(struct doctor_facts *f, const struct config *cfg)
 	doctor_parse_probe_up(f, out.data);
 	strbuf_free(&out);
 	agent_fini(&ag);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	f->probes_checked = true;
 }
 

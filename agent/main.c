@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* sipwatch: parse flags, start every concern, serve until SIGINT/SIGTERM, detach everything. */
+/*
+ * sipwatch: parse flags, bind the HTTP listener, start every concern, serve until SIGINT/SIGTERM,
+ * detach everything. SIGHUP is logged and ignored.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +51,9 @@ int main(int argc, char **argv)
 	case OPTIONS_RUN:
 		break;
 	}
+	/* Before anything is attached: a signal during start-up waits for the loop (a clean stop).
+	 */
+	agent_block_signals(NULL);
 	log_setup(ag.cfg.log_level, ag.cfg.log_format);
 	log_route_libbpf();
 	log_msg(LOG_INFO, "sipwatch %s starting", SIPWATCH_VERSION);
@@ -60,12 +66,14 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	if (start_concerns(&ag) == 0) {
-		log_msg(LOG_ERROR, "no kernel hook could be attached: %s", why_nothing_attached());
+	/* The listener (and its TLS material) first: a taken port or a bad certificate ends the
+	 * start before any hook is attached or any interface touched. */
+	if (http_start(&ag)) {
 		status = 1;
 		goto out;
 	}
-	if (http_start(&ag)) {
+	if (start_concerns(&ag) == 0) {
+		log_msg(LOG_ERROR, "no kernel hook could be attached: %s", why_nothing_attached());
 		status = 1;
 		goto out;
 	}

@@ -544,12 +544,17 @@ const struct option_def option_table[] = {
      "namespace, also with --netns.all (which only observes).",
      parse_tcp_policy_all_netns},
     {"ifaces", "IFACE[,IFACE...]", "",
-     "Interfaces whose SIP traffic is classified (XDP ingress, tc egress); default: every "
+     "Interfaces whose SIP traffic is classified (tc or XDP ingress, tc egress); default: every "
      "interface that is up and not loopback when sipwatch starts. A name listed twice is an "
      "error.",
      parse_ifaces},
     {"xdp.mode", "MODE", "auto",
-     "auto (native, else generic XDP, else tc ingress), native, generic, or off (tc ingress).",
+     "Ingress hook. auto or off: tc ingress (a tcx link where the kernel has one), which "
+     "never reconfigures the device. generic: generic XDP (the kernel turns off LRO and "
+     "hardware GRO on the device while it is attached). native: driver XDP, only if you "
+     "accept that attaching and removing it resets the NIC's queues on ixgbe, i40e, ENA, "
+     "vmxnet3, mlx5 and others (traffic stops for a moment at every start and stop). XDP "
+     "that cannot attach falls back to tc ingress.",
      parse_xdp_mode},
     {"peers.max", "N", "4096",
      "Size of the SIP peer table (LRU in the kernel); unverified UDP sources have a second table "
@@ -587,6 +592,10 @@ void options_usage(FILE *out)
 	}
 	fprintf(out, "  %-36s %s\n  %-36s %s\n", "--version", "Print the version and exit.",
 		"--help", "Print this help and exit.");
+	fprintf(out,
+		"\nsignals: SIGTERM, SIGINT: detach every hook and exit 0. SIGHUP: logged and "
+		"ignored\n(flags and --web.config.file are read only at start: restart to apply "
+		"changes).\n");
 }
 
 static const struct option_def *option_find(const char *name, size_t len)

@@ -4,21 +4,17 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>
-#include <linux/if_link.h>
-#include <linux/magic.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
-#include <xdp/libxdp.h>
 
 #include "clock.h"
+#include "hooks.h"
 #include "http.h"
 #include "log.h"
 #include "mapwalk.h"
@@ -30,7 +26,6 @@
 #include "sip.skel.h"
 
 #define MAX_IFACES	 64
-#define BPFFS		 "/sys/fs/bpf"
 #define ROUTE_MAX_AGE_NS (30ULL * 1000000000ULL) /* next hops re-checked this often */
 #define TICK_NS		 1000000000ULL		 /* agent.c's timer */
 #define MAX_NEIGH_DUMP	 65536
@@ -38,21 +33,12 @@
 struct sip_iface {
 	char name[IF_NAMESIZE];
 	int ifindex;
-	struct xdp_program *xdp; /* attached through libxdp */
-	enum xdp_attach_mode xdp_mode;
-	__u32 xdp_legacy_flags; /* attached with plain libbpf (0: not) */
-	bool xdp_legacy;
-	struct bpf_tc_opts tc_in; /* handle/priority of our filters (prog_fd 0: none) */
-	struct bpf_tc_opts tc_out;
-	bool tc_in_attached, tc_out_attached;
-	bool created_clsact; /* we made the clsact qdisc: remove it on exit */
+	struct packet_hook xdp, tc_in, tc_out; /* agent/hooks.h */
 };
 
 static struct sip_bpf *skel;
 static struct sip_iface ifaces[MAX_IFACES];
 static int nr_ifaces;
-static bool mounted_bpffs;
-static bool use_libxdp; /* bpffs is usable: attach through libxdp */
 static struct metric_family *requests, *responses, *keepalives, *unparsed;
 static struct rtnl_neigh *neigh_tab;
 static int nr_neigh;
@@ -94,42 +80,6 @@ const char *sip_kind_label(int kind)
 	return kind > SIP_NONE && kind < SIP_KIND_MAX ? kind_labels[kind] : "none";
 }
 
-static int libxdp_log(enum libxdp_print_level level, const char *fmt, va_list args)
-{
-	char msg[512];
-	size_t n;
-
-	vsnprintf(msg, sizeof(msg), fmt, args);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	log_msg(level == LIBXDP_WARN ? LOG_INFO : LOG_DEBUG, "libxdp: %s", msg);
-	return 0;
-}
-
-/*
- * libxdp keeps its state under bpffs; ip netns exec and fresh machines have none mounted.
- * Returns whether bpffs is usable: without it libxdp is not used at all (libxdp 1.3 crashes in
- * xdp_program__attach() on a program made from an fd when it cannot reach bpffs).
- */
-static bool ensure_bpffs(void)
-{
-	struct statfs st;
-
-	if (!statfs(BPFFS, &st) && st.f_type == BPF_FS_MAGIC)
-		return true;
-	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
-		log_msg(LOG_WARN,
-			"sip: %s is not bpffs and mounting it failed (%s): XDP attaches "
-			"through plain libbpf, without libxdp",
-			BPFFS, strerror(errno));
-		return false;
-	}
-	mounted_bpffs = true;
-	log_msg(LOG_INFO, "sip: mounted bpffs on %s (libxdp needs it; unmounted on exit)", BPFFS);
-	return true;
-}
-
 static void add_iface(const char *name)
 {
 	struct sip_iface *i;
@@ -137,7 +87,7 @@ static void add_iface(const char *name)
 	char probe[64];
 
 	if (!idx) {
-		snprintf(probe, sizeof(probe), "xdp:%s", name);
+		snprintf(probe, sizeof(probe), "tc_ingress:%.16s", name);
 		probe_report(probe, false, "no such interface");
 		return;
 	}
@@ -182,119 +132,61 @@ static void choose_ifaces(const char *list)
 		if_freenameindex(all);
 }
 
-static int tc_attach(struct sip_iface *i, enum bpf_tc_attach_point point,
-		     const struct bpf_program *prog, struct bpf_tc_opts *opts)
+static void report(const char *kind, const struct sip_iface *i, int err, const char *why,
+		   const struct packet_hook *h)
 {
-	struct bpf_tc_hook hook = {
-	    .sz = sizeof(hook), .ifindex = i->ifindex, .attach_point = point};
-	int err = bpf_tc_hook_create(&hook);
+	char probe[64], reason[160];
 
-	if (!err)
-		i->created_clsact = true;
-	else if (err != -EEXIST)
-		return err;
-	memset(opts, 0, sizeof(*opts));
-	opts->sz = sizeof(*opts);
-	opts->prog_fd = bpf_program__fd(prog);
-	err = bpf_tc_attach(&hook, opts);
-	return err;
-}
-
-static void tc_detach(struct sip_iface *i, enum bpf_tc_attach_point point,
-		      const struct bpf_tc_opts *attached)
-{
-	struct bpf_tc_hook hook = {
-	    .sz = sizeof(hook), .ifindex = i->ifindex, .attach_point = point};
-	struct bpf_tc_opts opts = {
-	    .sz = sizeof(opts), .handle = attached->handle, .priority = attached->priority};
-
-	bpf_tc_detach(&hook, &opts);
-}
-
-/* XDP in @mode through libxdp, else plain libbpf. 0 or a negative errno. */
-static int xdp_attach_mode(struct sip_iface *i, enum xdp_attach_mode mode)
-{
-	int fd = bpf_program__fd(skel->progs.sip_xdp);
-	__u32 flags = mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-	struct xdp_program *xp = use_libxdp ? xdp_program__from_fd(fd) : NULL;
-	int err = xp ? (int)libxdp_get_error(xp) : -ENOTSUP;
-
-	if (!err) {
-		err = xdp_program__attach(xp, i->ifindex, mode, 0);
-		if (!err) {
-			i->xdp = xp;
-			i->xdp_mode = mode;
-			return 0;
-		}
-		xdp_program__close(xp);
-		log_msg(LOG_DEBUG, "sip: libxdp could not attach to %s (%s); trying libbpf",
-			i->name, strerror(-err));
+	snprintf(probe, sizeof(probe), "%s:%.16s", kind, i->name);
+	if (err && agent->trial) {
+		/* Not a finding: the agent would attach a tc filter where the doctor may not. */
+		log_msg(LOG_INFO,
+			"sip: %s not tried by the trial start (no tcx link: %s; a tc filter "
+			"would outlive a killed sipwatch doctor)",
+			probe, strerror(-err));
+		return;
 	}
-	err = bpf_xdp_attach(i->ifindex, fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-	if (!err) {
-		i->xdp_legacy = true;
-		i->xdp_legacy_flags = flags;
-	}
-	return err;
+	if (err)
+		snprintf(reason, sizeof(reason), "%s: %.100s", why, strerror(-err));
+	else
+		log_msg(LOG_DEBUG, "sip: %s attached as %s", probe, h->how);
+	probe_report(probe, !err, reason);
 }
 
+/*
+ * Ingress through XDP only when --xdp.mode asks for it: attaching or removing a device's only XDP
+ * program makes drivers such as ixgbe, i40e, ENA, vmxnet3 and mlx5 reset their queues (native),
+ * and generic XDP turns off LRO and hardware GRO. By default ingress is a tc hook, which never
+ * reconfigures the device.
+ */
 static void attach_iface(struct sip_iface *i, enum sip_xdp_mode mode)
 {
-	char probe[64], reason[160] = "";
 	int err = -EOPNOTSUPP;
 
-	snprintf(probe, sizeof(probe), "xdp:%.16s", i->name);
-	if (mode == SIP_XDP_OFF) {
-		snprintf(reason, sizeof(reason), "--xdp.mode=off");
-	} else {
-		if (mode == SIP_XDP_AUTO || mode == SIP_XDP_NATIVE)
-			err = xdp_attach_mode(i, XDP_MODE_NATIVE);
-		if (err && (mode == SIP_XDP_AUTO || mode == SIP_XDP_GENERIC))
-			err = xdp_attach_mode(i, XDP_MODE_SKB);
-		if (err)
-			snprintf(reason, sizeof(reason), "XDP attach failed: %.100s",
-				 strerror(-err));
+	if (mode == SIP_XDP_NATIVE || mode == SIP_XDP_GENERIC) {
+		err = hook_attach_xdp(&i->xdp, i->ifindex, bpf_program__fd(skel->progs.sip_xdp),
+				      mode == SIP_XDP_NATIVE);
+		report("xdp", i, err, "XDP attach failed (tc ingress instead)", &i->xdp);
 	}
-	probe_report(probe, !err, reason);
 	if (err) {
-		/* Ingress still has to be seen: tc ingress instead. */
-		snprintf(probe, sizeof(probe), "tc_ingress:%.16s", i->name);
-		err = tc_attach(i, BPF_TC_INGRESS, skel->progs.sip_tc_ingress, &i->tc_in);
-		i->tc_in_attached = !err;
-		snprintf(reason, sizeof(reason), "tc attach failed: %.100s", strerror(-err));
-		probe_report(probe, !err, reason);
+		err = hook_attach_tc(&i->tc_in, i->ifindex,
+				     bpf_program__fd(skel->progs.sip_tc_ingress), BPF_TC_INGRESS);
+		report("tc_ingress", i, err, "tc attach failed", &i->tc_in);
 	}
-	snprintf(probe, sizeof(probe), "tc_egress:%.16s", i->name);
-	err = tc_attach(i, BPF_TC_EGRESS, skel->progs.sip_tc_egress, &i->tc_out);
-	i->tc_out_attached = !err;
-	snprintf(reason, sizeof(reason), "tc attach failed: %.100s", strerror(-err));
-	probe_report(probe, !err, reason);
+	err = hook_attach_tc(&i->tc_out, i->ifindex, bpf_program__fd(skel->progs.sip_tc_egress),
+			     BPF_TC_EGRESS);
+	report("tc_egress", i, err, "tc attach failed", &i->tc_out);
 }
 
 static void detach_iface(struct sip_iface *i)
 {
-	if (i->xdp) {
-		xdp_program__detach(i->xdp, i->ifindex, i->xdp_mode, 0);
-		xdp_program__close(i->xdp);
-		i->xdp = NULL;
-	}
-	if (i->xdp_legacy) {
-		bpf_xdp_detach(i->ifindex, i->xdp_legacy_flags, NULL);
-		i->xdp_legacy = false;
-	}
-	if (i->tc_in_attached)
-		tc_detach(i, BPF_TC_INGRESS, &i->tc_in);
-	if (i->tc_out_attached)
-		tc_detach(i, BPF_TC_EGRESS, &i->tc_out);
-	i->tc_in_attached = i->tc_out_attached = false;
-	if (i->created_clsact) {
-		struct bpf_tc_hook hook = {.sz = sizeof(hook),
-					   .ifindex = i->ifindex,
-					   .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS};
+	bool made_clsact = i->tc_in.created_clsact || i->tc_out.created_clsact;
 
-		bpf_tc_hook_destroy(&hook);
-		i->created_clsact = false;
-	}
+	hook_detach(&i->xdp);
+	hook_detach(&i->tc_in);
+	hook_detach(&i->tc_out);
+	if (made_clsact)
+		hook_release_clsact(i->ifindex);
 }
 
 static int route_peers(struct agent *ag, struct http_request *req, struct strbuf *out,
@@ -330,7 +222,6 @@ static int sip_start(struct agent *ag)
 	int err;
 
 	agent = ag;
-	libxdp_set_print(libxdp_log);
 	register_metrics(ag);
 	if (peers_init(ag->cfg.peers_max, ag->cfg.peers_idle_timeout_ms * 1000000ULL))
 		return -ENOMEM;
@@ -353,13 +244,21 @@ static int sip_start(struct agent *ag)
 	probes_track_program(skel->progs.sip_xdp);
 	probes_track_program(skel->progs.sip_tc_egress);
 	probes_track_program(skel->progs.sip_tc_ingress);
-	if (ag->cfg.xdp_mode != SIP_XDP_OFF)
-		use_libxdp = ensure_bpffs();
+	/* A trial start (sipwatch doctor) attaches only what the kernel removes with the process.
+	 */
+	hooks_allow_legacy(!ag->trial);
+	if (!ag->trial) {
+		struct bpf_program *progs[] = {skel->progs.sip_xdp, skel->progs.sip_tc_ingress,
+					       skel->progs.sip_tc_egress};
+
+		hooks_remove_stale(progs, 3);
+	}
 	choose_ifaces(ag->cfg.ifaces);
 	if (!nr_ifaces)
 		log_msg(LOG_WARN, "sip: no interface to watch: no SIP traffic counts");
 	for (int i = 0; i < nr_ifaces; i++)
-		attach_iface(&ifaces[i], (enum sip_xdp_mode)ag->cfg.xdp_mode);
+		attach_iface(&ifaces[i],
+			     ag->trial ? SIP_XDP_AUTO : (enum sip_xdp_mode)ag->cfg.xdp_mode);
 	return 0;
 }
 
@@ -488,8 +387,6 @@ static void sip_stop(struct agent *ag)
 	nr_ifaces = 0;
 	sip_bpf__destroy(skel);
 	skel = NULL;
-	if (mounted_bpffs && !umount2(BPFFS, MNT_DETACH))
-		mounted_bpffs = false;
 	peers_free();
 	free(neigh_tab);
 	neigh_tab = NULL;

@@ -19,7 +19,8 @@ in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=2000 \
 kamailio_start
 check "kamailio listens on 5060" wait_for 20 sip_listening
 
-agent_start --sip.ports=5060 --peers.idle-timeout=10m
+# XDP ingress only when asked for (the default is tc ingress, see the --xdp.mode=off part below).
+agent_start --sip.ports=5060 --peers.idle-timeout=10m --xdp.mode=native
 check "xdp probe up on eth0" eq "$(m sipwatch_probe_up 'probe="xdp:eth0"')" 1
 check "tc egress probe up on eth0" eq "$(m sipwatch_probe_up 'probe="tc_egress:eth0"')" 1
 
