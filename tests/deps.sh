@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-	libxdp-dev libmnl-dev libmicrohttpd-dev
+	libmnl-dev libmicrohttpd-dev
 	# --web.config.file: YAML and bcrypt
 	libyaml-dev libcrypt-dev
 	# tests and lint
