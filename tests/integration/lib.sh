@@ -157,7 +157,9 @@ agent_start() {
 	# shellcheck disable=SC2086 # SIPWATCH_EXTRA_ARGS is a list of flags
 	ip netns exec "$(ns_of "$AGENT_NS")" "$SIPWATCH" "$@" ${SIPWATCH_EXTRA_ARGS:-} >"$AGENT_LOG" 2>&1 &
 	AGENT_PID=$!
-	if ! wait_for 20 scrape /metrics; then
+	# 60 s: under TCG (the kernel matrix) with two guests side by side, loading every object
+	# took over 20 s once
+	if ! wait_for 60 scrape /metrics; then
 		echo "agent did not start; its log:" >&2
 		cat "$AGENT_LOG" >&2
 		return 1

@@ -87,7 +87,7 @@ run_guest() {
 	start=$(date +%s)
 	# One tests/run.sh per test, timed (TCG makes time the scarce thing); relay() adds up the
 	# summaries.
-	vm_run "$dir" env BUILD="$BUILD" PROBE_FLAGS="$PROBE_FLAGS" bash -c '
+	vm_run "$dir" env BUILD="$BUILD" PROBE_FLAGS="$PROBE_FLAGS" SENDQ_RUNGS="fentry tracepoint" bash -c '
 		rc=0
 		for t; do
 			start=$(date +%s)
