@@ -2,7 +2,8 @@
 # SIP packets the kernel drops, against the kernel's own counters: a SIP socket whose receive
 # buffer fills while it does not read (drops = burst - read = /proc/net/udp's drops column =
 # RcvbufErrors), SIP to a port with no socket (= NoPorts, IPv4 and IPv6), a netfilter rule that
-# drops one host's SIP (= the rule's counter); the per-socket receive gauges; the sip_drops
+# drops one host's SIP (= the rule's counter), SIP sent to a host whose cable is pulled (tx,
+# neigh_failed = what was sent); the per-socket receive gauges; the sip_drops
 # incident.
 source "$(dirname "$0")/lib.sh"
 
@@ -10,6 +11,7 @@ lan_up
 host_add pbx 1
 host_add phone 2
 host_add blocked 3
+host_add dead 4
 
 # snmp FILE PROTO FIELD: a counter of /proc/net/snmp's "Udp:" lines (or snmp6's "Udp6NoPorts").
 snmp() { in_host pbx awk -v p="$1:" -v f="$2" '$1 == p && !n { for (i = 2; i <= NF; i++) h[i] = $i; n = 1; next } $1 == p { for (i = 2; i <= NF; i++) if (h[i] == f) print $i }' /proc/net/snmp; }
@@ -114,6 +116,13 @@ check "sip_drops_total{reason=netfilter_drop} = the rule's counter" \
 check "the phone's datagrams still arrive (no_socket, not netfilter)" \
 	wait_metric 5 sipwatch_sip_drops_total 'port="5062",reason="no_socket"' eq 35
 in_host pbx nft delete table inet swtest
+
+# --- Sent the other way: SIP from the PBX to a host whose cable is pulled waits for ARP and is
+# dropped when the entry fails (neigh_failed, tx), every datagram of it.
+in_host dead ip link set eth0 down
+in_host pbx "$TOOLS/udp_burst" --count 5 --size 200 --src-port 5060 --deadline 10 10.99.0.4:5060 >/dev/null
+check "sip_drops_total{tx,udp,5060,neigh_failed} = the 5 datagrams sent to the dead host" \
+	wait_metric 10 sipwatch_sip_drops_total 'direction="tx",proto="udp",port="5060",reason="neigh_failed"' eq 5
 
 # --- Nothing counted for other ports.
 in_host phone "$TOOLS/udp_burst" --count 20 --src-port 40000 10.99.0.1:40001 >/dev/null
