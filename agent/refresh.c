@@ -495,11 +495,31 @@ static void entry_gone(struct entry *e)
 		failfast_leave_entry(e);
 }
 
+/* The attributes of a neighbour message sipwatch reads: destination, NDA_FLAGS_EXT, NDA_PROTOCOL.
+ */
+static void neigh_attrs(const struct nlmsghdr *nlh, const struct ndmsg *ndm, const uint8_t **dst,
+			uint32_t *flags_ext, uint8_t *proto)
+{
+	struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(*ndm))
+	{
+		if (mnl_attr_get_type(attr) == NDA_DST &&
+		    mnl_attr_get_payload_len(attr) == addr_len(ndm->ndm_family))
+			*dst = mnl_attr_get_payload(attr);
+		else if (mnl_attr_get_type(attr) == NDA_FLAGS_EXT &&
+			 mnl_attr_get_payload_len(attr) == sizeof(uint32_t))
+			*flags_ext = mnl_attr_get_u32(attr);
+		else if (mnl_attr_get_type(attr) == NDA_PROTOCOL &&
+			 mnl_attr_get_payload_len(attr) == sizeof(uint8_t))
+			*proto = mnl_attr_get_u8(attr);
+	}
+}
+
 /* One RTM_NEWNEIGH / RTM_DELNEIGH from the kernel (a notification or a dump reply). */
 static int on_neigh_msg(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
-	struct nlattr *attr;
 	const uint8_t *dst = NULL;
 	uint32_t flags_ext = 0;
 	uint8_t proto = 0;
@@ -509,18 +529,7 @@ static int on_neigh_msg(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6)
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(*ndm))
-	{
-		if (mnl_attr_get_type(attr) == NDA_DST &&
-		    mnl_attr_get_payload_len(attr) == addr_len(ndm->ndm_family))
-			dst = mnl_attr_get_payload(attr);
-		else if (mnl_attr_get_type(attr) == NDA_FLAGS_EXT &&
-			 mnl_attr_get_payload_len(attr) == sizeof(uint32_t))
-			flags_ext = mnl_attr_get_u32(attr);
-		else if (mnl_attr_get_type(attr) == NDA_PROTOCOL &&
-			 mnl_attr_get_payload_len(attr) == sizeof(uint8_t))
-			proto = mnl_attr_get_u8(attr);
-	}
+	neigh_attrs(nlh, ndm, &dst, &flags_ext, &proto);
 	if (!dst)
 		return MNL_CB_OK;
 	/* Only entries that are candidates (SIP next hops) matter; others are not tracked. */
@@ -783,24 +792,12 @@ static int on_leftover(const struct nlmsghdr *nlh, void *data)
 	const uint8_t *dst = NULL;
 	uint32_t flags_ext = 0;
 	uint8_t proto = 0;
-	struct nlattr *attr;
 	struct entry *e;
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH ||
 	    (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6))
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(*ndm))
-	{
-		if (mnl_attr_get_type(attr) == NDA_DST &&
-		    mnl_attr_get_payload_len(attr) == addr_len(ndm->ndm_family))
-			dst = mnl_attr_get_payload(attr);
-		else if (mnl_attr_get_type(attr) == NDA_FLAGS_EXT &&
-			 mnl_attr_get_payload_len(attr) == sizeof(uint32_t))
-			flags_ext = mnl_attr_get_u32(attr);
-		else if (mnl_attr_get_type(attr) == NDA_PROTOCOL &&
-			 mnl_attr_get_payload_len(attr) == sizeof(uint8_t))
-			proto = mnl_attr_get_u8(attr);
-	}
+	neigh_attrs(nlh, ndm, &dst, &flags_ext, &proto);
 	/* Exactly what sipwatch sets, nothing more: any other flag is the operator's. */
 	if (!dst || proto != SIPWATCH_NEIGH_PROTO || flags_ext != NTF_EXT_MANAGED ||
 	    (ndm->ndm_flags & NTF_EXT_LEARNED) || (ndm->ndm_state & (NUD_PERMANENT | NUD_NOARP)) ||

@@ -149,6 +149,21 @@ agent_url() { echo "http://127.0.0.1:$AGENT_PORT${1:-/metrics}"; }
 scrape() { in_host "$AGENT_NS" curl -sf --max-time 5 "$(agent_url "${1:-/metrics}")"; }
 
 # agent_start [FLAGS...]: run sipwatch in the pbx namespace (or $AGENT_HOST) and wait until it serves.
+# sip_options DST...: one SIP OPTIONS datagram from the pbx host's port 5060 to each address (a
+# request the PBX sends makes the peer a verified SIP peer, and a refresh candidate).
+sip_options() {
+	in_host pbx python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 5060))
+for dst in sys.argv[1:]:
+    msg = ("OPTIONS sip:ping@%s SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.1:5060;branch=z9hG4bK1\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:pbx@10.99.0.1>;tag=1\r\nTo: <sip:ping@%s>\r\n"
+           "Call-ID: sipwatch-test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (dst, dst)
+    s.sendto(msg.encode(), (dst, 5060))' "$@"
+}
+
 # SIPWATCH_EXTRA_ARGS: flags added to every agent of the test (test_sendq_rungs.sh forces one way
 # of timing sends with it).
 agent_start() {

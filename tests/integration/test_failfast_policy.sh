@@ -58,18 +58,6 @@ while time.time() < end:
 bg_track $!
 far_count() { cat "$TEST_TMP/far.count" 2>/dev/null || echo 0; }
 
-sip_options() {
-	in_host pbx python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", 5060))
-for dst in sys.argv[1:]:
-    msg = ("OPTIONS sip:ping@%s SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.1:5060;branch=z9hG4bK1\r\n"
-           "Max-Forwards: 70\r\nFrom: <sip:pbx@10.99.0.1>;tag=1\r\nTo: <sip:ping@%s>\r\n"
-           "Call-ID: failfast-test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (dst, dst)
-    s.sendto(msg.encode(), (dst, 5060))' "$@"
-}
 burst() { # COUNT DST...
 	local n=$1
 	shift

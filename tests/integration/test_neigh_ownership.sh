@@ -29,19 +29,6 @@ operator_entries() {
 }
 operator_entries
 
-# One SIP OPTIONS datagram from the PBX's port 5060 to each address (tx: verified SIP peers).
-sip_options() {
-	in_host pbx python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", 5060))
-for dst in sys.argv[1:]:
-    msg = ("OPTIONS sip:ping@%s SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.1:5060;branch=z9hG4bK1\r\n"
-           "Max-Forwards: 70\r\nFrom: <sip:pbx@10.99.0.1>;tag=1\r\nTo: <sip:ping@%s>\r\n"
-           "Call-ID: ownership-test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (dst, dst)
-    s.sendto(msg.encode(), (dst, 5060))' "$@"
-}
 PEERS="10.99.0.2 10.99.0.6 10.99.0.7 10.99.0.8 10.99.0.9"
 
 entry() { in_host pbx ip -d neigh show "$1" dev eth0 nud all; }

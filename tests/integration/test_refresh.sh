@@ -16,20 +16,6 @@ for i in $(seq 10 21); do host_add "crowd$i" "$i"; done
 in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=2000 \
 	net.ipv4.neigh.eth0.delay_first_probe_time=1
 
-# One SIP OPTIONS datagram from the PBX's port 5060 to each address given (the peers must be seen
-# in SIP traffic to become refresh candidates).
-sip_options() {
-	in_host pbx python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", 5060))
-for dst in sys.argv[1:]:
-    msg = ("OPTIONS sip:ping@%s SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.1:5060;branch=z9hG4bK1\r\n"
-           "Max-Forwards: 70\r\nFrom: <sip:pbx@10.99.0.1>;tag=1\r\nTo: <sip:ping@%s>\r\n"
-           "Call-ID: refresh-test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (dst, dst)
-    s.sendto(msg.encode(), (dst, 5060))' "$@"
-}
 
 neigh_state() { in_host pbx ip neigh show "$1" dev eth0 | awk '{print $NF}'; }
 is_state() { [ "$(neigh_state "$1")" = "$2" ]; }
