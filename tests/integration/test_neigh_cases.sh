@@ -68,9 +68,23 @@ ip -n "$(ns_of gw)" link set eth0 down
 sent=$(burst pbx 10.98.0.7:5060 5)
 check "gateway: burst accepted" eq "$sent" 5
 check "gateway: FAILED announced" wait_failed 10.99.0.8
+# The kernel does not promise every tracepoint call reaches the programs (README, Reliability):
+# when the timer's calls went by unseen, the sweep reports the FAILED state (detected_by=sweep) but
+# the drops made in that same timer run cannot be counted. Said so, and the scenario runs once more.
+gateway_drops=5
+if ! wait_metric 5 sipwatch_neigh_dropped_packets_total 'family="ipv4",reason="failed"' eq 5 &&
+	incidents_for 10.99.0.8 | grep -q 'detected_by=sweep'; then
+	echo "gateway: the kernel's FAILED transition reached no program (found by the sweep); once more"
+	before=$(metric sipwatch_neigh_dropped_packets_total 'family="ipv4",reason="failed"')
+	failed_lines=$(grep -c '^10.99.0.8 .*FAILED' "$MON")
+	in_host pbx ip neigh flush 10.99.0.8 dev eth0
+	sent=$(burst pbx 10.98.0.7:5060 5)
+	wait_for 10 bash -c "[ \$(grep -c '^10.99.0.8 .*FAILED' '$MON') -gt $failed_lines ]"
+	gateway_drops=$((${before%.*} + 5))
+fi
 check "gateway: the 5 datagrams dropped as failed" \
-	wait_metric 5 sipwatch_neigh_dropped_packets_total 'family="ipv4",reason="failed"' eq 5
-line=$(incidents_for 10.99.0.8)
+	wait_metric 5 sipwatch_neigh_dropped_packets_total 'family="ipv4",reason="failed"' eq "$gateway_drops"
+line=$(incidents_for 10.99.0.8 | tail -1)
 echo "incident: $line"
 check "gateway: incident names the gateway, the peer behind it and the socket" \
 	bash -c 'grep -q "failure=no_answer" <<<"$1" && grep -q "peers_behind=10.98.0.7" <<<"$1" && grep -q "udp:5060" <<<"$1" && grep -q "dropped_packets=5 " <<<"$1"' _ "$line"
