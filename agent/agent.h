@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "http.h"
 #include "metrics.h"
 #include "options.h"
 #include "sipwatch.h"
@@ -29,12 +30,22 @@ struct agent {
 	bool trial;
 };
 
+/* An HTTP path a concern serves; its handler is handed the struct agent. */
+struct concern_route {
+	const char *path;
+	http_route_fn fn;
+};
+
 struct concern {
 	const char *name;
+	/* Served once start() ran, whatever it returned (a route answers with what there is); NULL,
+	 * or ended by an entry with a NULL path. */
+	const struct concern_route *routes;
 	/* Load and attach; register metrics. An error disables this concern only. */
 	int (*start)(struct agent *ag);
-	/* Bring metrics up to date from maps, right before a scrape renders them. */
-	void (*collect)(struct agent *ag);
+	/* Bring metrics up to date from maps, right before a scrape renders them. 0, or a negative
+	 * errno when some of them could not be read (the scrape still renders what there is). */
+	int (*collect)(struct agent *ag);
 	/* Once a second, from the event loop. */
 	void (*tick)(struct agent *ag);
 	/* Detach and free; called once, also after a failed start. */

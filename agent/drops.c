@@ -164,14 +164,15 @@ static bool add_drops(const void *key, const void *value, void *ctx)
 	return true;
 }
 
-static void drops_collect(struct agent *ag)
+static int drops_collect(struct agent *ag)
 {
 	if (!skel)
-		return;
+		return 0;
 	/* several kernel reasons can share the label "other": the sums are rebuilt each time */
 	metric_family_clear(drops_total);
 	map_for_each_percpu_sum(bpf_map__fd(skel->maps.sip_drops), sizeof(struct drops_key),
 				sizeof(uint64_t), add_drops, NULL);
+	return 0;
 }
 
 struct finished_bursts {

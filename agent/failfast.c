@@ -266,7 +266,7 @@ static int failfast_start(struct agent *ag)
 	return 0;
 }
 
-static void failfast_collect(struct agent *ag)
+static int failfast_collect(struct agent *ag)
 {
 	struct metric_family *dropped =
 	    metrics_find(ag->reg, "sipwatch_neigh_dropped_packets_total");
@@ -274,7 +274,7 @@ static void failfast_collect(struct agent *ag)
 	int fd, n = 0;
 
 	if (!failfast_active())
-		return;
+		return 0;
 	snprintf(netns, sizeof(netns), "%u", ag->bpf_cfg.netns_ino);
 	fd = bpf_map__fd(skel->maps.failfast_dests);
 	for (int t = 0; t < nr_totals; t++) {
@@ -303,6 +303,7 @@ static void failfast_collect(struct agent *ag)
 	for (size_t i = 0; i < FAILFAST_MAX_DESTS; i++)
 		n += blocked[i].used;
 	metric_set(blocked_peers, NO_LABELS, n);
+	return 0;
 }
 
 static void failfast_stop(struct agent *ag)

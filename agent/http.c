@@ -24,6 +24,7 @@
 struct route {
 	char path[64];
 	http_route_fn fn;
+	void *ctx;
 };
 
 struct http_request {
@@ -35,12 +36,13 @@ static struct agent *the_agent;
 static struct route routes[MAX_ROUTES];
 static int nr_routes;
 
-int http_add_route(const char *path, http_route_fn fn)
+int http_add_route(const char *path, http_route_fn fn, void *ctx)
 {
 	if (nr_routes == MAX_ROUTES || strlen(path) >= sizeof(routes[0].path))
 		return -1;
 	snprintf(routes[nr_routes].path, sizeof(routes[nr_routes].path), "%s", path);
 	routes[nr_routes].fn = fn;
+	routes[nr_routes].ctx = ctx;
 	nr_routes++;
 	return 0;
 }
@@ -50,9 +52,11 @@ const char *http_query_arg(struct http_request *req, const char *key)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static int route_metrics(struct agent *ag, struct http_request *req, struct strbuf *out,
+static int route_metrics(void *ctx, struct http_request *req, struct strbuf *out,
 			 const char **content_type)
 {
+	struct agent *ag = ctx;
+
 	agent_collect(ag);
 	metrics_render(ag->reg, out);
 	*content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -164,7 +168,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	for (int i = 0; i < nr_routes; i++) {
 		if (!strcmp(url, routes[i].path)) {
-			status = routes[i].fn(the_agent, &req, &out, &content_type);
+			status = routes[i].fn(routes[i].ctx, &req, &out, &content_type);
 			break;
 		}
 	}
@@ -249,8 +253,8 @@ int http_start(struct agent *ag)
 	uint16_t port;
 
 	the_agent = ag;
-	http_add_route(ag->cfg.telemetry_path, route_metrics);
-	status_routes_add();
+	http_add_route(ag->cfg.telemetry_path, route_metrics, ag);
+	status_routes_add(ag);
 	incident_routes_add();
 	if (resolve_listen_address(addr, &ss, &sslen))
 		return -1;

@@ -16,10 +16,11 @@ struct http_request;
  * A route writes its body into @out, sets *@content_type and returns the HTTP status.
  * @req gives access to query arguments.
  */
-typedef int (*http_route_fn)(struct agent *ag, struct http_request *req, struct strbuf *out,
+typedef int (*http_route_fn)(void *ctx, struct http_request *req, struct strbuf *out,
 			     const char **content_type);
 
-int http_add_route(const char *path, http_route_fn fn);
+/* Serve @path with @fn, which is handed @ctx. */
+int http_add_route(const char *path, http_route_fn fn, void *ctx);
 /* The value of query argument @key, or NULL. */
 const char *http_query_arg(struct http_request *req, const char *key);
 

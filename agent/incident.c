@@ -62,7 +62,7 @@ void incidents_clear(void)
 	next_slot = stored = 0;
 }
 
-static int route_incidents(struct agent *ag, struct http_request *req, struct strbuf *out,
+static int route_incidents(void *ctx, struct http_request *req, struct strbuf *out,
 			   const char **content_type)
 {
 	const char *limit = http_query_arg(req, "limit");
@@ -77,5 +77,5 @@ static int route_incidents(struct agent *ag, struct http_request *req, struct st
 
 void incident_routes_add(void)
 {
-	http_add_route("/incidents", route_incidents);
+	http_add_route("/incidents", route_incidents, NULL);
 }

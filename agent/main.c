@@ -19,6 +19,8 @@ static int start_concerns(struct agent *ag)
 	for (const struct concern *const *c = agent_concerns; *c; c++) {
 		int err = (*c)->start(ag);
 
+		for (const struct concern_route *r = (*c)->routes; r && r->path; r++)
+			http_add_route(r->path, r->fn, ag);
 		if (err)
 			log_msg(LOG_WARN, "%s: not started: %s", (*c)->name,
 				err < 0 ? strerror(-err) : "see above");

@@ -368,7 +368,7 @@ static void put_held_now(uint8_t proto, uint16_t port, uint64_t bytes, void *ctx
  * queues in the last SECONDS (default 300), with the entries they waited on, and what SIP sockets
  * hold right now. The same calls the send-path concern makes.
  */
-static int route_sockets(struct agent *ag, struct http_request *req, struct strbuf *out,
+static int route_sockets(void *ctx, struct http_request *req, struct strbuf *out,
 			 const char **content_type)
 {
 	struct neigh_holding holdings[ROUTE_MAX_HOLDINGS];
@@ -623,8 +623,6 @@ static int neigh_start(struct agent *ag)
 	    LABELS("kind"));
 #undef DEV_LABELS
 
-	http_add_route("/neigh/sockets", route_sockets);
-
 	nl = mnl_socket_open(NETLINK_ROUTE);
 	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		mnl_socket_close(nl);
@@ -865,17 +863,18 @@ static void collect_table(void)
 		log_msg(LOG_DEBUG, "neigh: neighbour table dump failed: %s", strerror(errno));
 }
 
-static void neigh_collect(struct agent *ag)
+static int neigh_collect(struct agent *ag)
 {
 	collect_table();
 	metric_set(suppressed, LABELS("neigh_failed"), (double)incident_limit.suppressed_total);
 	if (!skel)
-		return;
+		return 0;
 	collect_transitions();
 	collect_swept();
 	collect_drops();
 	collect_resolution();
 	collect_queue_bytes();
+	return 0;
 }
 
 static void neigh_stop(struct agent *ag)
@@ -892,7 +891,13 @@ static void neigh_stop(struct agent *ag)
 	agent = NULL;
 }
 
+static const struct concern_route neigh_routes[] = {
+    {"/neigh/sockets", route_sockets},
+    {NULL, NULL},
+};
+
 const struct concern neigh_concern = {
+    .routes = neigh_routes,
     .name = "neigh",
     .start = neigh_start,
     .collect = neigh_collect,

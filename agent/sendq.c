@@ -426,9 +426,10 @@ static int read_iface_limits(struct iface_limit *out, int max)
  * peers it takes to stall it on each interface (SO_SNDBUF vs unres_qlen_bytes): the facts
  * "sipwatch doctor" reasons about.
  */
-static int route_sockets(struct agent *ag, struct http_request *req, struct strbuf *out,
+static int route_sockets(void *ctx, struct http_request *req, struct strbuf *out,
 			 const char **content_type)
 {
+	struct agent *ag = ctx;
 	struct iface_limit ifs[MAX_IFACES];
 	int nr_ifs = read_iface_limits(ifs, MAX_IFACES);
 
@@ -830,7 +831,6 @@ static int sendq_start(struct agent *ag)
 		if (!iter_links[i])
 			probe_report(bpf_program__name(iters[i]), false, strerror(errno));
 	}
-	http_add_route("/sockets", route_sockets);
 	sample_sockets(ag);
 	return 0;
 }
@@ -865,13 +865,14 @@ static bool set_slot_stats(const void *key, const void *value, void *ctx)
 	return true;
 }
 
-static void sendq_collect(struct agent *ag)
+static int sendq_collect(struct agent *ag)
 {
 	if (!skel)
-		return;
+		return 0;
 	map_for_each_percpu_sum(bpf_map__fd(skel->maps.sendq_stats), sizeof(uint32_t),
 				sizeof(struct sendq_stats), set_slot_stats, ag);
 	sample_sockets(ag);
+	return 0;
 }
 
 #define MAX_SWEPT 256
@@ -945,7 +946,13 @@ static void sendq_stop(struct agent *ag)
 	nr_socks = socks_cap = 0;
 }
 
+static const struct concern_route sendq_routes[] = {
+    {"/sockets", route_sockets},
+    {NULL, NULL},
+};
+
 const struct concern sendq_concern = {
+    .routes = sendq_routes,
     .name = "sendq",
     .start = sendq_start,
     .collect = sendq_collect,

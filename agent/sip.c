@@ -189,7 +189,7 @@ static void detach_iface(struct sip_iface *i)
 		hook_release_clsact(i->ifindex);
 }
 
-static int route_peers(struct agent *ag, struct http_request *req, struct strbuf *out,
+static int route_peers(void *ctx, struct http_request *req, struct strbuf *out,
 		       const char **content_type)
 {
 	*content_type = "application/json";
@@ -228,7 +228,6 @@ static int sip_start(struct agent *ag)
 	neigh_tab = calloc(MAX_NEIGH_DUMP, sizeof(*neigh_tab));
 	if (!neigh_tab)
 		return -ENOMEM;
-	http_add_route("/peers", route_peers);
 
 	skel = sip_bpf__open();
 	if (!skel)
@@ -292,12 +291,13 @@ static void collect_counters(void)
 					sizeof(uint64_t), set_counter, NULL);
 }
 
-static void sip_collect(struct agent *ag)
+static int sip_collect(struct agent *ag)
 {
 	if (!skel)
-		return;
+		return 0;
 	collect_counters();
 	peers_collect_metrics(ag->cfg.metrics_peer_series);
+	return 0;
 }
 
 /* One walk over a family's kernel peer map; stale peers are deleted after it, which they would
@@ -393,7 +393,13 @@ static void sip_stop(struct agent *ag)
 	rtnl_close();
 }
 
+static const struct concern_route sip_routes[] = {
+    {"/peers", route_peers},
+    {NULL, NULL},
+};
+
 const struct concern sip_concern = {
+    .routes = sip_routes,
     .name = "sip",
     .start = sip_start,
     .collect = sip_collect,

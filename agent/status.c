@@ -60,15 +60,17 @@ void status_page_render(struct strbuf *out, const char *telemetry_path)
 	strbuf_puts(out, page);
 }
 
-static int route_status(struct agent *ag, struct http_request *req, struct strbuf *out,
+static int route_status(void *ctx, struct http_request *req, struct strbuf *out,
 			const char **content_type)
 {
+	struct agent *ag = ctx;
+
 	status_page_render(out, ag->cfg.telemetry_path);
 	*content_type = "text/html; charset=utf-8";
 	return 200;
 }
 
-void status_routes_add(void)
+void status_routes_add(struct agent *ag)
 {
-	http_add_route("/", route_status);
+	http_add_route("/", route_status, ag);
 }

@@ -13,6 +13,7 @@
  * HTML-escaped. */
 void status_page_render(struct strbuf *out, const char *telemetry_path);
 /* Serve GET / (the status page). */
-void status_routes_add(void);
+struct agent;
+void status_routes_add(struct agent *ag);
 
 #endif

@@ -320,12 +320,13 @@ static void collect_counters(void)
 				sizeof(struct tcp_port_key), sizeof(__u64), set_retransmits, NULL);
 }
 
-static void tcp_collect(struct agent *ag)
+static int tcp_collect(struct agent *ag)
 {
 	if (!skel)
-		return;
+		return 0;
 	collect_counters();
 	collect_audit(ag);
+	return 0;
 }
 
 /* The --tcp.keepalive policy's detection bound in seconds; 0 without a policy. */
@@ -376,9 +377,10 @@ static void audit_record_json(struct strbuf *out, const struct agent *ag,
 }
 
 /* GET /tcp: the keepalive audit, offenders first. */
-static int route_tcp(struct agent *ag, struct http_request *req, struct strbuf *out,
+static int route_tcp(void *ctx, struct http_request *req, struct strbuf *out,
 		     const char **content_type)
 {
+	struct agent *ag = ctx;
 	size_t offenders = 0, written = 0;
 	int err;
 
@@ -465,7 +467,6 @@ static int tcp_start(struct agent *ag)
 
 	with_netns = ag->cfg.netns_all;
 	register_metrics(ag);
-	http_add_route("/tcp", route_tcp);
 	kernel_hz = read_config_hz();
 	if (!kernel_hz)
 		log_msg(LOG_INFO,
@@ -510,7 +511,13 @@ static void tcp_stop(struct agent *ag)
 	audit_len = audit_cap = 0;
 }
 
+static const struct concern_route tcp_routes[] = {
+    {"/tcp", route_tcp},
+    {NULL, NULL},
+};
+
 const struct concern tcp_concern = {
+    .routes = tcp_routes,
     .name = "tcp",
     .start = tcp_start,
     .collect = tcp_collect,

@@ -195,11 +195,12 @@ static bool set_applied(const void *k, const void *count, void *ctx)
 	return true;
 }
 
-static void tcp_policy_collect(struct agent *ag)
+static int tcp_policy_collect(struct agent *ag)
 {
 	if (skel)
 		map_for_each(bpf_map__fd(skel->maps.policy_applied), sizeof(struct tcp_port_key),
 			     sizeof(__u64), set_applied, NULL);
+	return 0;
 }
 
 static void tcp_policy_stop(struct agent *ag)
