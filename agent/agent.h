@@ -47,7 +47,7 @@ struct concern {
 	 * errno when some of them could not be read (the scrape still renders what there is). */
 	int (*collect)(struct agent *ag);
 	/* Once a second, from the event loop. */
-	void (*tick)(struct agent *ag);
+	int (*tick)(struct agent *ag); /* 0, or a negative errno */
 	/* Detach and free; called once, also after a failed start. */
 	void (*stop)(struct agent *ag);
 };

@@ -238,13 +238,13 @@ static void log_burst(const struct drops_sock_key *k, const struct drops_sock *b
  * Once a second: every socket whose drops stopped coming a second ago is one incident line (a
  * burst), and its entry goes, so that the next burst counts from zero.
  */
-static void drops_tick(struct agent *ag)
+static int drops_tick(struct agent *ag)
 {
 	struct finished_bursts f = {.n = 0, .now = monotonic_ns()};
 	int fd;
 
 	if (!skel)
-		return;
+		return 0;
 	fd = bpf_map__fd(skel->maps.sip_drop_socks);
 	map_for_each(fd, sizeof(struct drops_sock_key), sizeof(struct drops_sock),
 		     note_finished_burst, &f);
@@ -253,6 +253,7 @@ static void drops_tick(struct agent *ag)
 		bpf_map_delete_elem(fd, &f.key[i]);
 		log_burst(&f.key[i], &f.burst[i]);
 	}
+	return 0;
 }
 
 static int drops_start(struct agent *ag)

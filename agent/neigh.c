@@ -181,21 +181,22 @@ static void sweep(void)
 }
 
 /* Without a readable kernel config: a second sample at least a second after the first. */
-static void neigh_tick(struct agent *ag)
+static int neigh_tick(struct agent *ag)
 {
 	struct neigh_clock now;
 
 	sweep();
 	if (kernel_hz || !clock_sample(&now))
-		return;
+		return 0;
 	if (!hz_first.ns) {
 		hz_first = now;
-		return;
+		return 0;
 	}
 	if (now.ns - hz_first.ns < 1000000000ull)
-		return;
+		return 0;
 	kernel_hz = neigh_hz_from_samples(&hz_first, &now);
 	log_msg(LOG_DEBUG, "neigh: kernel HZ calibrated: %ld", kernel_hz);
+	return 0;
 }
 
 /*

@@ -722,7 +722,7 @@ static void tick_entry(struct entry *e, uint64_t now)
 static bool kernel_has_managed_neigh(struct agent *ag);
 static void clear_leftover_managed(void);
 
-static void refresh_tick(struct agent *ag)
+static int refresh_tick(struct agent *ag)
 {
 	uint64_t now = now_ms();
 
@@ -736,7 +736,7 @@ static void refresh_tick(struct agent *ag)
 			clear_leftover_managed();
 	}
 	if (!nl_events)
-		return;
+		return 0;
 	for (size_t i = 0; i < MAX_ENTRIES; i++)
 		if (entries[i].used)
 			tick_entry(&entries[i], now);
@@ -746,6 +746,7 @@ static void refresh_tick(struct agent *ag)
 		for (size_t i = 0; i < MAX_ENTRIES; i++)
 			if (entries[i].used && entry_blocks(&entries[i], now))
 				failfast_enter_entry(&entries[i], now);
+	return 0;
 }
 
 /* NTF_EXT_MANAGED exists from 5.16: the kernel then has struct neighbour.managed_list. */

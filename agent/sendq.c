@@ -924,12 +924,13 @@ static void sweep_calls(void)
 		log_msg(LOG_DEBUG, "sendq: removed %d send(s) of threads that exited", d.n);
 }
 
-static void sendq_tick(struct agent *ag)
+static int sendq_tick(struct agent *ag)
 {
 	if (!skel)
-		return;
+		return 0;
 	sample_sockets(ag);
 	sweep_calls();
+	return 0;
 }
 
 static void sendq_stop(struct agent *ag)

@@ -366,18 +366,19 @@ static void note_refresh_candidate(const struct sip_peer *p, void *ctx)
 				       last / 1000000 + agent->cfg.neigh_refresh_window_ms);
 }
 
-static void sip_tick(struct agent *ag)
+static int sip_tick(struct agent *ag)
 {
 	uint64_t now = monotonic_ns();
 
 	if (!skel)
-		return;
+		return 0;
 	sync_peers(now);
 	peers_refresh_routes(now, ROUTE_MAX_AGE_NS, TICK_NS);
 	nr_neigh = 0;
 	if (!rtnl_neigh_dump(0, neigh_collect_cb, NULL))
 		peers_set_neigh_states(neigh_tab, nr_neigh);
 	peers_for_each(note_refresh_candidate, NULL);
+	return 0;
 }
 
 static void sip_stop(struct agent *ag)

@@ -494,10 +494,11 @@ static int tcp_start(struct agent *ag)
 }
 
 /* Until HZ is known, scan once a second for the clock (a few µs: the namespace's sockets). */
-static void tcp_tick(struct agent *ag)
+static int tcp_tick(struct agent *ag)
 {
 	if (!kernel_hz && skel)
 		run_audit();
+	return 0;
 }
 
 static void tcp_stop(struct agent *ag)
