@@ -68,7 +68,19 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BUILD)/sipwatch tools
+all: $(BUILD)/sipwatch tools $(BUILD)/layers.ok
+
+# The include graph of agent/ points one way (tests/check_layers.sh names the layers): checked
+# again whenever a file of agent/ changes, and the check's own self-test whenever the check does.
+$(BUILD)/layers.ok: tests/check_layers.sh $(wildcard agent/*.c agent/*.h) $(BUILD)/layers-selftest.ok
+	@mkdir -p $(BUILD)
+	./tests/check_layers.sh
+	@touch $@
+
+$(BUILD)/layers-selftest.ok: tests/check_layers.sh
+	@mkdir -p $(BUILD)
+	./tests/check_layers.sh --self-test
+	@touch $@
 
 deps:
 	@./tests/deps.sh

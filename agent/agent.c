@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "agent.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <errno.h>
 #include <signal.h>
@@ -13,14 +14,17 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "http.h"
-#include "incident.h"
 #include "log.h"
 #include "probes.h"
 #include "process.h"
+#include "ratelimit.h"
 
 #define MAX_WATCHED	  64
 #define MAX_DROP_COUNTERS 16
+/* A concern whose collect() or tick() keeps failing is logged once a minute, not every time. */
+#define FAILURE_LOG_INTERVAL_NS (60ULL * 1000000000ULL)
 
 struct watched {
 	int fd;
@@ -31,7 +35,8 @@ struct watched {
 static struct watched watched[MAX_WATCHED];
 static const volatile __u64 *drop_counters[MAX_DROP_COUNTERS];
 static int nr_drop_counters;
-static struct metric_family *events_dropped;
+static struct metric_family *events_dropped, *collector_success, *collector_duration;
+static struct ratelimit failure_limit;
 static int signal_fd = -1, timer_fd = -1;
 
 int agent_watch_fd(struct agent *ag, int fd, agent_fd_fn fn, void *ctx)
@@ -86,6 +91,96 @@ void agent_track_event_drops(struct agent *ag, const volatile __u64 *counter)
 		drop_counters[nr_drop_counters++] = counter;
 }
 
+bool kernel_has_tracepoint(struct agent *ag, const char *name)
+{
+	char type[128];
+
+	if (!ag->vmlinux_btf)
+		return false;
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return btf__find_by_name_kind(ag->vmlinux_btf, type, BTF_KIND_TYPEDEF) > 0;
+}
+
+bool kernel_has_enum_value(struct agent *ag, const char *enum_name, const char *value_name)
+{
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id;
+
+	if (!ag->vmlinux_btf)
+		return false;
+	id = btf__find_by_name_kind(ag->vmlinux_btf, enum_name, BTF_KIND_ENUM);
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(ag->vmlinux_btf, id);
+	e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, e++)
+		if (!strcmp(btf__name_by_offset(ag->vmlinux_btf, e->name_off), value_name))
+			return true;
+	return false;
+}
+
+bool kernel_has_function(struct agent *ag, const char *name)
+{
+	return ag->vmlinux_btf && btf__find_by_name_kind(ag->vmlinux_btf, name, BTF_KIND_FUNC) > 0;
+}
+
+int kernel_can_attach_fentry(struct agent *ag, const char *func)
+{
+	/* r0 = 0; exit */
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	struct bpf_prog_load_opts opts = {.sz = sizeof(opts),
+					  .expected_attach_type = BPF_TRACE_FENTRY};
+	int id, prog, link, err = 0;
+
+	id = ag->vmlinux_btf ? btf__find_by_name_kind(ag->vmlinux_btf, func, BTF_KIND_FUNC) : -1;
+	if (id <= 0)
+		return -ENOENT;
+	opts.attach_btf_id = (__u32)id;
+	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "sw_can_fentry", "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), &opts);
+	if (prog < 0)
+		return -errno;
+	/* the way libbpf attaches fentry programs (5.5+): a raw tracepoint link without a name */
+	link = bpf_raw_tracepoint_open(NULL, prog);
+	if (link < 0)
+		err = -errno;
+	else
+		close(link);
+	close(prog);
+	return err;
+}
+
+/* Before load: switch off programs whose hook is missing or that --probe.disable names. */
+static void prepare_object(struct agent *ag, struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program (prog, obj) {
+		char buf[64];
+		const char *name = probe_name(prog, buf, sizeof(buf));
+		const char *tp = probe_tracepoint(prog);
+		char reason[160];
+
+		if (!bpf_program__autoload(prog))
+			continue; /* the concern already decided (fallback choice) */
+		if (config_probe_disabled(&ag->cfg, name)) {
+			bpf_program__set_autoload(prog, false);
+			probe_report(name, false, "disabled by --probe.disable");
+			continue;
+		}
+		if (tp && !kernel_has_tracepoint(ag, tp)) {
+			bpf_program__set_autoload(prog, false);
+			snprintf(reason, sizeof(reason),
+				 "tracepoint %s is not in this kernel's BTF", tp);
+			probe_report(name, false, reason);
+		}
+	}
+}
+
 int agent_load_skeleton(struct agent *ag, struct bpf_object_skeleton *skeleton,
 			ring_buffer_sample_fn on_event, void *ctx,
 			const volatile __u64 *events_dropped_counter)
@@ -94,7 +189,7 @@ int agent_load_skeleton(struct agent *ag, struct bpf_object_skeleton *skeleton,
 	struct bpf_map *events;
 	int err;
 
-	probes_prepare_object(ag, obj);
+	prepare_object(ag, obj);
 	/*
 	 * Through the skeleton, not bpf_object__load(): only the skeleton load maps the kernel's
 	 * global data (.bss, .data) at skel->bss, so the agent reads and writes what BPF sees.
@@ -123,20 +218,76 @@ static void collect_agent_metrics(struct agent *ag)
 	for (int i = 0; i < nr_drop_counters; i++)
 		dropped += *drop_counters[i];
 	metric_set(events_dropped, NO_LABELS, (double)dropped);
-	probes_collect(ag);
+	probes_collect();
 	process_collect();
+}
+
+/* A concern's collect() or tick() returned @err: a warning, at most once a minute per concern. */
+static void log_failure(const struct concern *c, const char *what, int err)
+{
+	char key[RATELIMIT_KEY_MAX], msg[32];
+	uint64_t held_back;
+	struct log_line l;
+
+	snprintf(key, sizeof(key), "%s %s", what, c->name);
+	snprintf(msg, sizeof(msg), "concern %s failed", what);
+	if (!ratelimit_allow(&failure_limit, key, monotonic_ns(), &held_back) ||
+	    !log_begin(&l, LOG_WARN, msg))
+		return;
+	log_str(&l, "concern", c->name);
+	log_str(&l, "error", strerror(err < 0 ? -err : err));
+	if (held_back)
+		log_uint(&l, "suppressed", held_back);
+	log_end(&l);
+}
+
+void agent_start_concerns(struct agent *ag, agent_started_fn after)
+{
+	for (int i = 0; ag->concerns[i]; i++) {
+		const struct concern *c = ag->concerns[i];
+
+		ag->start_err[i] = c->start(ag);
+		if (after)
+			after(ag, c, ag->start_err[i]);
+	}
 }
 
 void agent_collect(struct agent *ag)
 {
 	collect_agent_metrics(ag);
-	for (const struct concern *const *c = agent_concerns; *c; c++)
-		if ((*c)->collect)
-			(void)(*c)->collect(
-			    ag); /* reported per concern by issue 21's collector metrics */
+	for (int i = 0; ag->concerns[i]; i++) {
+		const struct concern *c = ag->concerns[i];
+		uint64_t start;
+		int err;
+
+		if (!c->collect)
+			continue;
+		/* Collected even when start() failed: whatever it did set up is kept current. */
+		start = monotonic_ns();
+		err = c->collect(ag);
+		metric_set(collector_duration, LABELS(c->name),
+			   (double)(monotonic_ns() - start) / 1e9);
+		metric_set(collector_success, LABELS(c->name), !err && !ag->start_err[i] ? 1 : 0);
+		if (err)
+			log_failure(c, "collect", err);
+	}
 }
 
-static void register_build_info(struct agent *ag)
+void agent_tick(struct agent *ag)
+{
+	for (const struct concern *const *c = ag->concerns; *c; c++) {
+		int err;
+
+		if (!(*c)->tick)
+			continue;
+		err = (*c)->tick(ag);
+		if (err)
+			log_failure(*c, "tick", err);
+	}
+}
+
+/* sipwatch_build_info, and the metrics the agent keeps about itself and its concerns. */
+static void register_agent_metrics(struct agent *ag)
 {
 	struct metric_family *f;
 	struct utsname u;
@@ -152,6 +303,15 @@ static void register_build_info(struct agent *ag)
 	    ag->reg, "sipwatch_ringbuf_events_dropped_total",
 	    "Events the kernel could not hand to the agent (ring buffer full).", NO_LABELS);
 	metric_set(events_dropped, NO_LABELS, 0);
+	collector_success = metrics_gauge(
+	    ag->reg, "sipwatch_collector_success",
+	    "1 if the concern's last collect (at this scrape) succeeded; 0 if it failed, or if the "
+	    "concern did not start (its metrics are then not being kept up to date; reason in the "
+	    "log).",
+	    LABELS("concern"));
+	collector_duration = metrics_gauge(
+	    ag->reg, "sipwatch_collector_duration_seconds",
+	    "How long the concern's last collect (at this scrape) took.", LABELS("concern"));
 }
 
 static int own_netns_inode(uint32_t *ino)
@@ -166,11 +326,22 @@ static int own_netns_inode(uint32_t *ino)
 
 int agent_init(struct agent *ag)
 {
-	int err;
+	int err, n = 0;
 
+	if (!ag->concerns)
+		ag->concerns = agent_concerns;
+	for (; ag->concerns[n]; n++)
+		if (n == AGENT_MAX_CONCERNS) {
+			log_msg(LOG_ERROR, "more than %d concerns: raise AGENT_MAX_CONCERNS",
+				AGENT_MAX_CONCERNS);
+			return -E2BIG;
+		}
+	for (int i = 0; i < n; i++)
+		ag->start_err[i] = -EAGAIN;
 	ag->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ag->reg = metrics_new();
-	if (ag->epfd < 0 || !ag->reg)
+	if (ag->epfd < 0 || !ag->reg ||
+	    ratelimit_init(&failure_limit, FAILURE_LOG_INTERVAL_NS, AGENT_MAX_CONCERNS * 2))
 		return -ENOMEM;
 	err = own_netns_inode(&ag->bpf_cfg.netns_ino);
 	if (err) {
@@ -186,8 +357,8 @@ int agent_init(struct agent *ag)
 	if (!ag->vmlinux_btf)
 		log_msg(LOG_ERROR, "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): sipwatch "
 				   "needs CONFIG_DEBUG_INFO_BTF=y for CO-RE");
-	register_build_info(ag);
-	probes_init(ag);
+	register_agent_metrics(ag);
+	probes_init(ag->reg, ag->cfg.bpf_stats);
 	process_init(ag->reg);
 	return 0;
 }
@@ -226,9 +397,7 @@ static void on_tick(struct agent *ag, void *ctx)
 
 	if (read(timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
-	for (const struct concern *const *c = agent_concerns; *c; c++)
-		if ((*c)->tick)
-			(void)(*c)->tick(ag); /* reported per concern by issue 21's restructure */
+	agent_tick(ag);
 }
 
 static int setup_loop_fds(struct agent *ag)
@@ -286,14 +455,14 @@ void agent_fini(struct agent *ag)
 	probes_detach_all();
 	ring_buffer__free(ag->rb);
 	ag->rb = NULL;
-	for (const struct concern *const *c = agent_concerns; *c; c++)
+	for (const struct concern *const *c = ag->concerns; c && *c; c++)
 		if ((*c)->stop)
 			(*c)->stop(ag);
 	btf__free(ag->vmlinux_btf);
 	ag->vmlinux_btf = NULL;
 	metrics_free(ag->reg);
 	ag->reg = NULL;
-	incidents_clear();
+	ratelimit_fini(&failure_limit);
 	if (signal_fd >= 0)
 		close(signal_fd);
 	if (timer_fd >= 0)

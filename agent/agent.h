@@ -17,6 +17,11 @@
 #include "options.h"
 #include "sipwatch.h"
 
+/* The most concerns one agent runs (agent/concerns.c lists fewer). */
+#define AGENT_MAX_CONCERNS 32
+
+struct concern;
+
 struct agent {
 	struct config cfg;
 	struct sipwatch_bpf_config bpf_cfg; /* copied into every BPF object's rodata */
@@ -28,6 +33,11 @@ struct agent {
 	/* sipwatch doctor's trial start: only hooks the kernel removes with the process, and no
 	 * clean-up of what others left. */
 	bool trial;
+	/* The concerns this agent runs: agent_concerns, unless set before agent_init() (tests). */
+	const struct concern *const *concerns;
+	/* What each concern's start() returned, by position in @concerns (-EAGAIN: not started
+	 * yet); a concern that did not start reports sipwatch_collector_success 0. */
+	int start_err[AGENT_MAX_CONCERNS];
 };
 
 /* An HTTP path a concern serves; its handler is handed the struct agent. */
@@ -77,8 +87,38 @@ int agent_load_skeleton(struct agent *ag, struct bpf_object_skeleton *skeleton,
 			ring_buffer_sample_fn on_event, void *ctx,
 			const volatile __u64 *events_dropped);
 
-/* Run every concern's collect(): the snapshot a scrape renders. */
+/* Called after each concern's start() with what it returned (main.c: its routes, a log line). */
+typedef void (*agent_started_fn)(struct agent *ag, const struct concern *c, int err);
+
+/* Start every concern in order, remembering how each start went; @after may be NULL. */
+void agent_start_concerns(struct agent *ag, agent_started_fn after);
+
+/*
+ * Run every concern's collect(): the snapshot a scrape renders. Each one's outcome and duration
+ * are exported as sipwatch_collector_success / sipwatch_collector_duration_seconds{concern}.
+ */
 void agent_collect(struct agent *ag);
+
+/* Run every concern's tick() (once a second, from the event loop); a failure is logged at warn
+ * level, at most once a minute per concern. */
+void agent_tick(struct agent *ag);
+
+/*
+ * What the running kernel offers, from its BTF (ag->vmlinux_btf; all false without BTF). The
+ * agent's probes and the concerns' fallback choices are decided by these, never by a version.
+ */
+/* Tracepoint @name (as a BTF btf_trace_<name> typedef)? */
+bool kernel_has_tracepoint(struct agent *ag, const char *name);
+/* Enum @enum_name with value @value_name? */
+bool kernel_has_enum_value(struct agent *ag, const char *enum_name, const char *value_name);
+/* Kfunc (or any kernel function) @name? */
+bool kernel_has_function(struct agent *ag, const char *name);
+/*
+ * Can a fentry program attach to kernel function @func here? Loads and attaches a do-nothing one
+ * for a moment: kernels can refuse BPF trampolines at either step (EPERM under some lockdown and
+ * hardening settings). 0, or a negative errno (-ENOENT: no such function in the BTF).
+ */
+int kernel_can_attach_fentry(struct agent *ag, const char *func);
 
 /* SIGINT, SIGTERM and SIGHUP: blocked from the start, so that one arriving while hooks are being
  * attached is acted on (a clean stop) once the event loop runs, not midway. */

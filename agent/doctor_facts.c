@@ -328,8 +328,7 @@ static void gather_probes(struct doctor_facts *f, const struct config *cfg)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
 	}
-	for (const struct concern *const *c = agent_concerns; *c; c++)
-		(*c)->start(&ag);
+	agent_start_concerns(&ag, NULL);
 	strbuf_init(&out);
 	metrics_render(ag.reg, &out);
 	doctor_parse_probe_up(f, out.data);

@@ -8,12 +8,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "agent.h"
 #include "clock.h"
-#include "incident.h"
 #include "log.h"
 #include "webconfig.h"
-#include "status.h"
 
 #define MAX_ROUTES		16
 #define CONNECTION_LIMIT	256
@@ -32,7 +29,6 @@ struct http_request {
 };
 
 static struct MHD_Daemon *daemon_handle;
-static struct agent *the_agent;
 static struct route routes[MAX_ROUTES];
 static int nr_routes;
 
@@ -50,17 +46,6 @@ int http_add_route(const char *path, http_route_fn fn, void *ctx)
 const char *http_query_arg(struct http_request *req, const char *key)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-static int route_metrics(void *ctx, struct http_request *req, struct strbuf *out,
-			 const char **content_type)
-{
-	struct agent *ag = ctx;
-
-	agent_collect(ag);
-	metrics_render(ag->reg, out);
-	*content_type = "text/plain; version=0.0.4; charset=utf-8";
-	return MHD_HTTP_OK;
 }
 
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned int status,
@@ -239,23 +224,13 @@ static struct MHD_Daemon *start_daemon(unsigned int flags, uint16_t port, struct
 	    tls, sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
 }
 
-static void on_http_ready(struct agent *ag, void *ctx)
+int http_start(const char *addr)
 {
-	http_run();
-}
-
-int http_start(struct agent *ag)
-{
-	const char *addr = ag->cfg.listen_address;
 	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	uint16_t port;
 
-	the_agent = ag;
-	http_add_route(ag->cfg.telemetry_path, route_metrics, ag);
-	status_routes_add(ag);
-	incident_routes_add();
 	if (resolve_listen_address(addr, &ss, &sslen))
 		return -1;
 	port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -275,10 +250,14 @@ int http_start(struct agent *ag)
 			addr);
 		return -1;
 	}
-	log_msg(LOG_INFO, "listening on %s, metrics at %s", addr, ag->cfg.telemetry_path);
-	return agent_watch_fd(
-	    ag, MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd,
-	    on_http_ready, NULL);
+	return 0;
+}
+
+int http_poll_fd(void)
+{
+	return daemon_handle
+		   ? MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd
+		   : -1;
 }
 
 void http_run(void)

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-
 struct incident {
 	char kind[32];
 	char *json;
@@ -60,22 +58,4 @@ void incidents_clear(void)
 		ring[i].json = NULL;
 	}
 	next_slot = stored = 0;
-}
-
-static int route_incidents(void *ctx, struct http_request *req, struct strbuf *out,
-			   const char **content_type)
-{
-	const char *limit = http_query_arg(req, "limit");
-	long max = limit ? strtol(limit, NULL, 10) : INCIDENT_RING_SIZE;
-
-	if (max <= 0 || max > INCIDENT_RING_SIZE)
-		max = INCIDENT_RING_SIZE;
-	incidents_to_json(out, http_query_arg(req, "kind"), (size_t)max);
-	*content_type = "application/json";
-	return 200;
-}
-
-void incident_routes_add(void)
-{
-	http_add_route("/incidents", route_incidents, NULL);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The ring of recent incidents: every line logged through incident_begin() (agent/log.h) is also
- * kept here, as a JSON object, for the status page and GET /incidents. Bounded: the oldest
- * incident is forgotten first.
+ * The ring of recent incidents, kept as JSON objects for the status page and GET /incidents
+ * (served by agent/routes.c). The logger hands every line logged through incident_begin()
+ * (agent/log.h) to its incident sink, and the top of the program (main.c) makes incident_record()
+ * that sink. Bounded: the oldest incident is forgotten first.
  */
 #ifndef SIPWATCH_INCIDENT_H
 #define SIPWATCH_INCIDENT_H
@@ -19,7 +20,5 @@ void incident_record(const char *kind, const char *json);
 void incidents_to_json(struct strbuf *out, const char *kind, size_t max);
 size_t incidents_count(void);
 void incidents_clear(void);
-/* Serve GET /incidents[?kind=K][&limit=N]. */
-void incident_routes_add(void);
 
 #endif

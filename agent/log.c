@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "log.h"
 
-#include "incident.h"
-
 #include <bpf/libbpf.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +10,7 @@
 
 static enum log_level min_level = LOG_INFO;
 static enum log_format out_format = LOG_FORMAT_LOGFMT;
+static log_incident_sink incident_sink;
 
 static const char *const level_names[] = {
     [LOG_DEBUG] = "debug",
@@ -24,6 +23,11 @@ void log_setup(enum log_level level, enum log_format format)
 {
 	min_level = level;
 	out_format = format;
+}
+
+void log_set_incident_sink(log_incident_sink sink)
+{
+	incident_sink = sink;
 }
 
 bool log_enabled(enum log_level level)
@@ -211,8 +215,8 @@ void log_end(struct log_line *l)
 	}
 	if (l->incident_kind) {
 		strbuf_putc(&l->json, '}');
-		if (!l->json.oom)
-			incident_record(l->incident_kind, l->json.data);
+		if (!l->json.oom && incident_sink)
+			incident_sink(l->incident_kind, l->json.data);
 	}
 	strbuf_free(&l->sb);
 	strbuf_free(&l->json);

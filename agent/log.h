@@ -23,8 +23,7 @@ enum log_format { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON };
 struct log_line {
 	struct strbuf sb;
 	enum log_format format;
-	/* Incidents (incident_begin) also build a JSON copy for the incident ring
-	 * (agent/incident.c). */
+	/* Incidents (incident_begin) also build a JSON copy, for the incident sink. */
 	struct strbuf json;
 	const char *incident_kind;
 	bool emit; /* the text line is printed (its level is enabled) */
@@ -45,12 +44,20 @@ void log_double(struct log_line *l, const char *key, double val);
 void log_end(struct log_line *l);
 
 /*
- * An incident: a line at warn level that is also kept in the agent's bounded ring of recent
- * incidents (served as JSON for the status page). @kind is a short lower-case word
- * ("neigh_failed", "send_stall", "tcp_timeout", ...). Unlike log_begin, always returns true:
- * incidents are recorded whatever the log level.
+ * An incident: a line at warn level that is also handed, as one JSON object, to the incident sink
+ * (the agent keeps them in its ring of recent incidents, agent/incident.c, for the status page).
+ * @kind is a short lower-case word ("neigh_failed", "send_stall", "tcp_timeout", ...). Unlike
+ * log_begin, always returns true: incidents are recorded whatever the log level.
  */
 bool incident_begin(struct log_line *l, const char *kind, const char *msg);
+
+/*
+ * Where incidents go besides stderr: @sink gets each one's kind and JSON object (ts, kind, level,
+ * msg and the line's fields). The logger is the lowest layer and keeps nothing itself; the top of
+ * the program wires the sink. NULL (the default): nowhere.
+ */
+typedef void (*log_incident_sink)(const char *kind, const char *json);
+void log_set_incident_sink(log_incident_sink sink);
 
 /* A line with only a message, printf-style. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -10,22 +10,18 @@
 
 #include "agent.h"
 #include "doctor.h"
-#include "http.h"
+#include "incident.h"
 #include "log.h"
 #include "probes.h"
+#include "routes.h"
 
-static int start_concerns(struct agent *ag)
+/* After each concern's start(): its routes are served whatever it returned. */
+static void concern_started(struct agent *ag, const struct concern *c, int err)
 {
-	for (const struct concern *const *c = agent_concerns; *c; c++) {
-		int err = (*c)->start(ag);
-
-		for (const struct concern_route *r = (*c)->routes; r && r->path; r++)
-			http_add_route(r->path, r->fn, ag);
-		if (err)
-			log_msg(LOG_WARN, "%s: not started: %s", (*c)->name,
-				err < 0 ? strerror(-err) : "see above");
-	}
-	return probes_attached_count();
+	routes_add_concern(ag, c);
+	if (err)
+		log_msg(LOG_WARN, "%s: not started: %s", c->name,
+			err < 0 ? strerror(-err) : "see above");
 }
 
 static const char *why_nothing_attached(void)
@@ -57,6 +53,8 @@ int main(int argc, char **argv)
 	 */
 	agent_block_signals(NULL);
 	log_setup(ag.cfg.log_level, ag.cfg.log_format);
+	/* Incident lines are kept for GET /incidents and the status page. */
+	log_set_incident_sink(incident_record);
 	log_route_libbpf();
 	log_msg(LOG_INFO, "sipwatch %s starting", SIPWATCH_VERSION);
 	/* tp_btf and raw_tp attach by BTF id and nothing is pinned: tracefs and bpffs are not
@@ -70,11 +68,12 @@ int main(int argc, char **argv)
 	}
 	/* The listener (and its TLS material) first: a taken port or a bad certificate ends the
 	 * start before any hook is attached or any interface touched. */
-	if (http_start(&ag)) {
+	if (routes_http_start(&ag)) {
 		status = 1;
 		goto out;
 	}
-	if (start_concerns(&ag) == 0) {
+	agent_start_concerns(&ag, concern_started);
+	if (probes_attached_count() == 0) {
 		log_msg(LOG_ERROR, "no kernel hook could be attached: %s", why_nothing_attached());
 		status = 1;
 		goto out;
@@ -84,6 +83,8 @@ int main(int argc, char **argv)
 		status = 1;
 out:
 	agent_fini(&ag);
+	log_set_incident_sink(NULL);
+	incidents_clear();
 	log_msg(LOG_INFO, "sipwatch stopped");
 	return status;
 }

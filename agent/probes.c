@@ -2,15 +2,14 @@
 #include "probes.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "log.h"
+#include "metrics.h"
 
 #define MAX_TRACKED 128
 
@@ -26,21 +25,21 @@ static struct tracked_prog progs[MAX_TRACKED];
 static int nr_progs;
 static int stats_fd = -1; /* held open while --bpf.stats keeps run-time statistics on */
 
-void probes_init(struct agent *ag)
+void probes_init(struct metrics *reg, bool bpf_stats)
 {
 	probe_up = metrics_gauge(
-	    ag->reg, "sipwatch_probe_up",
+	    reg, "sipwatch_probe_up",
 	    "1 if the kernel hook is attached, 0 if it could not be (reason in the log).",
 	    LABELS("probe"));
-	run_seconds = metrics_counter(ag->reg, "sipwatch_bpf_program_run_seconds_total",
+	run_seconds = metrics_counter(reg, "sipwatch_bpf_program_run_seconds_total",
 				      "Time the kernel spent running each sipwatch BPF program "
 				      "(only while kernel.bpf_stats_enabled is 1).",
 				      LABELS("program"));
 	runs = metrics_counter(
-	    ag->reg, "sipwatch_bpf_program_runs_total",
+	    reg, "sipwatch_bpf_program_runs_total",
 	    "Runs of each sipwatch BPF program (only while kernel.bpf_stats_enabled is 1).",
 	    LABELS("program"));
-	if (ag->cfg.bpf_stats) {
+	if (bpf_stats) {
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0)
 			log_msg(LOG_WARN, "--bpf.stats: cannot enable BPF run-time statistics: %s",
@@ -69,69 +68,6 @@ bool probe_is_up(const char *probe)
 	return metric_value(probe_up, LABELS(probe)) == 1;
 }
 
-bool kernel_has_tracepoint(struct agent *ag, const char *name)
-{
-	char type[128];
-
-	if (!ag->vmlinux_btf)
-		return false;
-	snprintf(type, sizeof(type), "btf_trace_%s", name);
-	return btf__find_by_name_kind(ag->vmlinux_btf, type, BTF_KIND_TYPEDEF) > 0;
-}
-
-bool kernel_has_enum_value(struct agent *ag, const char *enum_name, const char *value_name)
-{
-	const struct btf_type *t;
-	const struct btf_enum *e;
-	int id;
-
-	if (!ag->vmlinux_btf)
-		return false;
-	id = btf__find_by_name_kind(ag->vmlinux_btf, enum_name, BTF_KIND_ENUM);
-	if (id <= 0)
-		return false;
-	t = btf__type_by_id(ag->vmlinux_btf, id);
-	e = btf_enum(t);
-	for (int i = 0; i < btf_vlen(t); i++, e++)
-		if (!strcmp(btf__name_by_offset(ag->vmlinux_btf, e->name_off), value_name))
-			return true;
-	return false;
-}
-
-bool kernel_has_function(struct agent *ag, const char *name)
-{
-	return ag->vmlinux_btf && btf__find_by_name_kind(ag->vmlinux_btf, name, BTF_KIND_FUNC) > 0;
-}
-
-int kernel_can_attach_fentry(struct agent *ag, const char *func)
-{
-	/* r0 = 0; exit */
-	const struct bpf_insn insns[] = {
-	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-	    {.code = BPF_JMP | BPF_EXIT},
-	};
-	struct bpf_prog_load_opts opts = {.sz = sizeof(opts),
-					  .expected_attach_type = BPF_TRACE_FENTRY};
-	int id, prog, link, err = 0;
-
-	id = ag->vmlinux_btf ? btf__find_by_name_kind(ag->vmlinux_btf, func, BTF_KIND_FUNC) : -1;
-	if (id <= 0)
-		return -ENOENT;
-	opts.attach_btf_id = (__u32)id;
-	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "sw_can_fentry", "GPL", insns,
-			     sizeof(insns) / sizeof(insns[0]), &opts);
-	if (prog < 0)
-		return -errno;
-	/* the way libbpf attaches fentry programs (5.5+): a raw tracepoint link without a name */
-	link = bpf_raw_tracepoint_open(NULL, prog);
-	if (link < 0)
-		err = -errno;
-	else
-		close(link);
-	close(prog);
-	return err;
-}
-
 const char *probe_name(const struct bpf_program *prog, char *buf, size_t len)
 {
 	const char *name = bpf_program__name(prog);
@@ -142,7 +78,7 @@ const char *probe_name(const struct bpf_program *prog, char *buf, size_t len)
 }
 
 /* tp_btf/<name>, raw_tp/<name>, tracepoint/<cat>/<name>: the tracepoint a program hooks, if any. */
-static const char *tracepoint_of(const struct bpf_program *prog)
+const char *probe_tracepoint(const struct bpf_program *prog)
 {
 	const char *sec = bpf_program__section_name(prog);
 	const char *slash;
@@ -154,32 +90,6 @@ static const char *tracepoint_of(const struct bpf_program *prog)
 	if (!strncmp(sec, "tracepoint/", 11) && (slash = strchr(sec + 11, '/')))
 		return slash + 1;
 	return NULL;
-}
-
-void probes_prepare_object(struct agent *ag, struct bpf_object *obj)
-{
-	struct bpf_program *prog;
-
-	bpf_object__for_each_program (prog, obj) {
-		char buf[64];
-		const char *name = probe_name(prog, buf, sizeof(buf));
-		const char *tp = tracepoint_of(prog);
-		char reason[160];
-
-		if (!bpf_program__autoload(prog))
-			continue; /* the concern already decided (fallback choice) */
-		if (config_probe_disabled(&ag->cfg, name)) {
-			bpf_program__set_autoload(prog, false);
-			probe_report(name, false, "disabled by --probe.disable");
-			continue;
-		}
-		if (tp && !kernel_has_tracepoint(ag, tp)) {
-			bpf_program__set_autoload(prog, false);
-			snprintf(reason, sizeof(reason),
-				 "tracepoint %s is not in this kernel's BTF", tp);
-			probe_report(name, false, reason);
-		}
-	}
 }
 
 void probes_object_failed(struct bpf_object *obj, int err)
@@ -269,7 +179,7 @@ static bool stats_enabled(void)
 	return on == 1;
 }
 
-void probes_collect(struct agent *ag)
+void probes_collect(void)
 {
 	if (!stats_enabled())
 		return;

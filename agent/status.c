@@ -3,9 +3,6 @@
 
 #include <string.h>
 
-#include "agent.h"
-#include "http.h"
-
 /*
  * agent/status.html, embedded as-is: the page stays an ordinary HTML file that can be edited and
  * checked with any HTML tool, and the binary needs nothing at run time. The path is relative to
@@ -58,19 +55,4 @@ void status_page_render(struct strbuf *out, const char *telemetry_path)
 		page = hole + strlen(METRICS_PATH_PLACEHOLDER);
 	}
 	strbuf_puts(out, page);
-}
-
-static int route_status(void *ctx, struct http_request *req, struct strbuf *out,
-			const char **content_type)
-{
-	struct agent *ag = ctx;
-
-	status_page_render(out, ag->cfg.telemetry_path);
-	*content_type = "text/html; charset=utf-8";
-	return 200;
-}
-
-void status_routes_add(struct agent *ag)
-{
-	http_add_route("/", route_status, ag);
 }

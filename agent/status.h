@@ -12,8 +12,5 @@
 /* The page, with every occurrence of the telemetry path (--web.telemetry-path) filled in,
  * HTML-escaped. */
 void status_page_render(struct strbuf *out, const char *telemetry_path);
-/* Serve GET / (the status page). */
-struct agent;
-void status_routes_add(struct agent *ag);
 
 #endif

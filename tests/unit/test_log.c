@@ -167,6 +167,46 @@ static void test_incident_ring_bounded_newest_first(void **state)
 	assert_int_equal(incidents_count(), 0);
 }
 
+static char sunk_kind[32], sunk_json[512];
+static int sunk;
+
+static void recording_sink(const char *kind, const char *json)
+{
+	snprintf(sunk_kind, sizeof(sunk_kind), "%s", kind);
+	snprintf(sunk_json, sizeof(sunk_json), "%s", json);
+	sunk++;
+}
+
+/* The logger keeps nothing itself: an incident goes to whichever sink the top wired, or nowhere. */
+static void test_incident_goes_to_the_sink(void **state)
+{
+	log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+	incidents_clear();
+	sunk = 0;
+	log_set_incident_sink(recording_sink);
+	capture(write_incident);
+	assert_int_equal(sunk, 1);
+	assert_string_equal(sunk_kind, "neigh_failed");
+	assert_true(strncmp(sunk_json, "{\"ts\":", 6) == 0);
+	assert_non_null(strstr(sunk_json, "\"kind\":\"neigh_failed\",\"level\":\"warn\","
+					  "\"msg\":\"neighbour resolution failed\""));
+	assert_int_equal(incidents_count(), 0);
+
+	log_set_incident_sink(NULL);
+	capture(write_incident);
+	assert_int_equal(sunk, 1);
+	assert_non_null(strstr(captured, "incident=neigh_failed"));
+	assert_int_equal(incidents_count(), 0);
+	log_set_incident_sink(incident_record);
+}
+
+/* As the agent does (main.c): incidents are kept in the ring. */
+static int wire_ring(void **state)
+{
+	log_set_incident_sink(incident_record);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,7 +216,8 @@ int main(void)
 	    cmocka_unit_test(test_level_filter),
 	    cmocka_unit_test(test_incident_recorded_even_when_not_printed),
 	    cmocka_unit_test(test_incident_ring_bounded_newest_first),
+	    cmocka_unit_test(test_incident_goes_to_the_sink),
 	};
 
-	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("log", tests, wire_ring, NULL);
 }
