@@ -39,6 +39,22 @@ check "build_info is 1" eq "$(metric sipwatch_build_info)" 1
 check "every neigh probe is up" eq "$(metric sipwatch_probe_up 'probe="neigh_')" 6
 check "process metrics present" gt "$(metric process_resident_memory_bytes)" 0
 
+# Per-concern collector status, as node_exporter reports its collectors: every concern with a
+# collect() says whether its last one succeeded and how long it took (issue 21 item 2).
+COLLECTING="neigh sendq failfast tcp tcp_policy sip drops"
+collector_line() { # BODY NAME CONCERN: the series' line, or nothing
+	grep "^$2{concern=\"$3\"} " <<<"$1"
+}
+body=$(scrape /metrics)
+for c in $COLLECTING; do
+	check "collector $c reports success 1" [ "$(collector_line "$body" sipwatch_collector_success "$c")" = \
+		"sipwatch_collector_success{concern=\"$c\"} 1" ]
+	check "collector $c reports a duration >= 0" awk -v l="$(collector_line "$body" \
+		sipwatch_collector_duration_seconds "$c")" 'BEGIN { n = split(l, f, " "); exit !(n == 2 && f[2] >= 0) }'
+done
+check "no concern reports a failed collect" bash -c \
+	'! grep "^sipwatch_collector_success{" <<<"$1" | grep -qv " 1$"' _ "$body"
+
 # Traffic between two other namespaces must not be counted by an agent observing pbx only.
 in_host other1 ping -c 2 -i 0.2 -W 1 10.99.0.4 >/dev/null
 sleep 0.5
@@ -64,3 +80,19 @@ no_progs_left() { for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 
 check "no BPF program of sipwatch left after exit" wait_for 5 no_progs_left
 no_links_left() { for id in $links; do bpftool link show id "$id" >/dev/null 2>&1 && return 1; done; return 0; }
 check "no BPF link of sipwatch left after exit" wait_for 5 no_links_left
+
+# A concern that could not start reports success 0 (its metrics are not being kept up to date):
+# the keepalive policy asked for with its sockops program switched off cannot be attached, so
+# tcp_policy's start() fails; the other concerns carry on and report 1.
+agent_start --tcp.keepalive=60,10,3 --probe.disable=tcp_keepalive_policy ||
+	{ echo "FAIL: agent starts with tcp_policy unable to start"; exit 1; }
+echo "PASS: agent starts with one concern unable to start"
+body=$(scrape /metrics)
+check "the log says tcp_policy did not start" grep -q "tcp_policy: not started" "$AGENT_LOG"
+check "a concern that did not start reports success 0" [ "$(collector_line "$body" \
+	sipwatch_collector_success tcp_policy)" = 'sipwatch_collector_success{concern="tcp_policy"} 0' ]
+check "... and still a duration" [ -n "$(collector_line "$body" sipwatch_collector_duration_seconds tcp_policy)" ]
+check "the concerns that started report success 1" [ "$(collector_line "$body" \
+	sipwatch_collector_success neigh)" = 'sipwatch_collector_success{concern="neigh"} 1' ]
+agent_stop; rc=$?
+check "SIGTERM exits 0 with a concern that did not start" [ "$rc" -eq 0 ]
