@@ -3,6 +3,10 @@
  * The agent: one event loop (epoll over ring buffers, the HTTP server, a 1 s timer and signals)
  * and the concerns that plug into it. A concern (neigh, sendq, tcp, sip, ...) owns one BPF object
  * and the metrics it feeds; agent/concerns.c lists them.
+ *
+ * The core uses the layers below it (metrics, probes, http, log, ...) and knows nothing above it:
+ * the flag parser, the HTTP routes and the incident ring are wired from the top (main.c,
+ * routes.c). tests/check_layers.sh holds the layers and `make` checks them.
  */
 #ifndef SIPWATCH_AGENT_H
 #define SIPWATCH_AGENT_H
