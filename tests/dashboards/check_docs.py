@@ -18,17 +18,12 @@ import os
 import re
 import sys
 
+# checklib sits in this directory, which Python puts first on sys.path; no .pyc left in the tree.
+sys.dont_write_bytecode = True
+import checklib  # noqa: E402
+from checklib import check  # noqa: E402
+
 README_MAX_LINES = 200
-failures = 0
-
-
-def check(name, ok, why=""):
-    global failures
-    if ok:
-        print(f"PASS: {name}")
-    else:
-        failures += 1
-        print(f"FAIL: {name}" + (f": {why}" if why else ""))
 
 
 def prose(text):
@@ -121,7 +116,7 @@ def main():
         check_links(root, rel)
     check_readme(root)
     check_package_docs(root)
-    return 1 if failures else 0
+    return 1 if checklib.failures else 0
 
 
 if __name__ == "__main__":

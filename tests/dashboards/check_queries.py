@@ -22,6 +22,11 @@ import urllib.request
 
 import yaml
 
+# checklib sits in this directory, which Python puts first on sys.path; no .pyc left in the tree.
+sys.dont_write_bytecode = True
+import checklib  # noqa: E402
+from checklib import check  # noqa: E402
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DASHBOARD = os.path.join(ROOT, "dashboards", "sipwatch-overview.json")
 ALERTS = os.path.join(ROOT, "dashboards", "alerts.yml")
@@ -46,18 +51,6 @@ GRAFANA_UNITS = {"none", "short", "percent", "percentunit", "s", "ms", "µs", "n
                  "bool", "bool_yes_no", "bool_on_off", "dateTimeAsIso", "dtdurations"}
 PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and",
                    "or", "unless", "offset", "inf", "nan", "atan2"}
-
-failures = 0
-
-
-def check(name, ok, why=""):
-    global failures
-    if ok:
-        print(f"PASS: {name}")
-    else:
-        failures += 1
-        print(f"FAIL: {name}" + (f": {why}" if why else ""))
-
 
 def walk_panels(panels):
     for p in panels:
@@ -282,7 +275,7 @@ def main():
         check_names(queries, exposition_families(args.exposition))
     if args.prometheus:
         check_prometheus(args.prometheus.rstrip("/"), queries)
-    return 1 if failures else 0
+    return 1 if checklib.failures else 0
 
 
 if __name__ == "__main__":
