@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check the Grafana dashboard and the alert rules against the rules we promise in the README.
+"""Check the Grafana dashboard and the alert rules against the rules we promise in
+docs/operations.md ("Dashboards and alerts") and docs/runbook.md.
 
   check_queries.py                         structure + every PromQL expression parses (promtool)
   check_queries.py --exposition FILE       + every metric a query names is a family in FILE
@@ -21,10 +22,17 @@ import urllib.request
 
 import yaml
 
+# checklib sits in this directory, which Python puts first on sys.path; no .pyc left in the tree.
+sys.dont_write_bytecode = True
+import checklib  # noqa: E402
+from checklib import check  # noqa: E402
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DASHBOARD = os.path.join(ROOT, "dashboards", "sipwatch-overview.json")
 ALERTS = os.path.join(ROOT, "dashboards", "alerts.yml")
-README = os.path.join(ROOT, "README.md")
+# Every alert's runbook_url is this path (relative to the repository) + "#" + a heading's anchor.
+RUNBOOK_PATH = "docs/runbook.md"
+RUNBOOK = os.path.join(ROOT, RUNBOOK_PATH)
 
 # What the issue asks the rules to cover, by alert name.
 REQUIRED_ALERTS = {
@@ -43,18 +51,6 @@ GRAFANA_UNITS = {"none", "short", "percent", "percentunit", "s", "ms", "µs", "n
                  "bool", "bool_yes_no", "bool_on_off", "dateTimeAsIso", "dtdurations"}
 PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and",
                    "or", "unless", "offset", "inf", "nan", "atan2"}
-
-failures = 0
-
-
-def check(name, ok, why=""):
-    global failures
-    if ok:
-        print(f"PASS: {name}")
-    else:
-        failures += 1
-        print(f"FAIL: {name}" + (f": {why}" if why else ""))
-
 
 def walk_panels(panels):
     for p in panels:
@@ -158,10 +154,10 @@ def check_dashboard(dash, queries):
     check("every rate uses $__rate_interval", not bad, "; ".join(bad))
 
 
-def readme_anchors():
-    """GitHub-style anchors of the README's headings."""
+def runbook_anchors():
+    """GitHub-style anchors of the runbook's headings."""
     anchors = set()
-    with open(README) as f:
+    with open(RUNBOOK) as f:
         for line in f:
             m = re.match(r"#+\s+(.*)", line)
             if m:
@@ -182,10 +178,13 @@ def check_alerts(rules):
     check("every alert has summary, description and runbook_url", all(
         all(r.get("annotations", {}).get(k) for k in ("summary", "description", "runbook_url"))
         for r in alerts))
-    anchors = readme_anchors()
-    bad = [r["alert"] for r in alerts
-           if r["annotations"].get("runbook_url", "").partition("#")[2] not in anchors]
-    check("every runbook_url points at a README runbook heading", not bad, ", ".join(bad))
+    anchors = runbook_anchors()
+    bad = []
+    for r in alerts:
+        path, _, anchor = r["annotations"].get("runbook_url", "").partition("#")
+        if path != RUNBOOK_PATH or anchor not in anchors:
+            bad.append(f"{r['alert']} ({path}#{anchor})")
+    check(f"every runbook_url points at a heading of {RUNBOOK_PATH}", not bad, ", ".join(bad))
     return [(f"alert {r['alert']}", r["expr"]) for r in alerts]
 
 
@@ -276,7 +275,7 @@ def main():
         check_names(queries, exposition_families(args.exposition))
     if args.prometheus:
         check_prometheus(args.prometheus.rstrip("/"), queries)
-    return 1 if failures else 0
+    return 1 if checklib.failures else 0
 
 
 if __name__ == "__main__":

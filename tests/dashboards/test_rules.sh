@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dashboards and alert rules, without a running agent: promtool check/test rules, the example
-# scrape config, the dashboard's structure and every PromQL expression parsed by promtool.
+# scrape config, the dashboard's structure and every PromQL expression parsed by promtool; and the
+# documentation they point into (check_docs.py).
 # (The live checks — names against a real exposition, queries on a real Prometheus — are in
 # tests/integration/test_e2e.sh.)
 set -uo pipefail
@@ -33,3 +34,5 @@ sed -e "s|/etc/prometheus/sipwatch/alerts.yml|$ROOT/dashboards/alerts.yml|" \
 check "promtool check config dashboards/prometheus.yml" promtool check config "$TMP/prometheus.yml"
 
 python3 "$ROOT/tests/dashboards/check_queries.py"
+# The documentation against the tree: links resolve, the README stays short, the package's docs exist.
+python3 "$ROOT/tests/dashboards/check_docs.py"

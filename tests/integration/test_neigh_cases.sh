@@ -68,9 +68,10 @@ ip -n "$(ns_of gw)" link set eth0 down
 sent=$(burst pbx 10.98.0.7:5060 5)
 check "gateway: burst accepted" eq "$sent" 5
 check "gateway: FAILED announced" wait_failed 10.99.0.8
-# The kernel does not promise every tracepoint call reaches the programs (README, Reliability):
-# when the timer's calls went by unseen, the sweep reports the FAILED state (detected_by=sweep) but
-# the drops made in that same timer run cannot be counted. Said so, and the scenario runs once more.
+# The kernel does not promise every tracepoint call reaches the programs (docs/design.md,
+# "Neighbour resolution": the sweep): when the timer's calls went by unseen, the sweep reports the
+# FAILED state (detected_by=sweep) but the drops made in that same timer run cannot be counted.
+# Said so, and the scenario runs once more.
 gateway_drops=5
 if ! wait_metric 5 sipwatch_neigh_dropped_packets_total 'family="ipv4",reason="failed"' eq 5 &&
 	incidents_for 10.99.0.8 | grep -q 'detected_by=sweep'; then

@@ -54,7 +54,7 @@ check "server saw the reset (ECONNRESET)" wait_for 10 closed_with plain ECONNRES
 check "normal close and peer reset are not timeouts" eq "$(timeouts)" 0
 
 # On 6.18 the kernel has been seen not to run a tracepoint program at all for some calls
-# (README, "Neighbour resolution": the sweep); a close it never reported says nothing about how
+# (docs/design.md, "Neighbour resolution": the sweep); a close it never reported says nothing about how
 # sipwatch classifies one. So a scenario whose close was not counted is said so, with the
 # program's own run and recursion-miss counts, and run once more on a fresh client host; the
 # checks then hold for that run. A classification that is wrong fails either way.

@@ -26,7 +26,7 @@ GUEST_TESTS=(
 
 # The probe matrix lists what an agent started with these flags attaches: the defaults plus the
 # optional managed refresh. --neigh.fail-fast is left out until its attach failure on 6.12 is
-# understood (README, Kernel matrix).
+# understood (tests/README.md, "Kernel matrix").
 PROBE_FLAGS="--neigh.refresh=managed"
 
 failures=0

@@ -29,7 +29,8 @@ restore() {
 }
 trap restore EXIT
 
-# Whether this kernel has the drop reason at all: the probe needs it (README, drops).
+# Whether this kernel has the drop reason at all: the probe needs it (docs/design.md,
+# "Neighbour resolution": drops).
 if ! grep -qaw SKB_DROP_REASON_NEIGH_CREATEFAIL /sys/kernel/btf/vmlinux; then
 	echo "FAIL: neigh table full: kernel $(uname -r) has no SKB_DROP_REASON_NEIGH_CREATEFAIL in its BTF:" \
 		"create_failed cannot be counted here"
