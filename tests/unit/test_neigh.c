@@ -203,29 +203,6 @@ static void test_ratelimit(void **state)
 	ratelimit_fini(&rl);
 }
 
-static void test_hz_calibration(void **state)
-{
-	struct neigh_clock a = {.jiffies = 4294892296ull, .ns = 10 * SEC};
-	struct neigh_clock b = a;
-
-	/* 250 Hz, sampled 1.003 s apart: 250 or 251 ticks → 250. */
-	b.jiffies = a.jiffies + 251;
-	b.ns = a.ns + 1003000000ull;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 250);
-	b.jiffies = a.jiffies + 1001;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 1000);
-	b.jiffies = a.jiffies + 100;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 100);
-	b.jiffies = a.jiffies + 301;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 300);
-	/* Not a usual value: the measured one. */
-	b.jiffies = a.jiffies + 1203;
-	b.ns = a.ns + SEC;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 1203);
-	/* Samples out of order: unknown. */
-	assert_int_equal(neigh_hz_from_samples(&b, &a), 0);
-}
-
 /* Issue 17 item 15: ?since= must not wrap when turned into nanoseconds. */
 static void test_since_window(void **state)
 {
@@ -260,7 +237,6 @@ int main(void)
 	    cmocka_unit_test(test_stale_holding_not_reported),
 	    cmocka_unit_test(test_sip_held_sum),
 	    cmocka_unit_test(test_ratelimit),
-	    cmocka_unit_test(test_hz_calibration),
 	    cmocka_unit_test(test_since_window),
 	};
 
