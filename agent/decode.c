@@ -27,11 +27,6 @@ const char *decode_family_name(uint8_t family)
 	return family == SW_AF_INET6 ? "ipv6" : "ipv4";
 }
 
-const char *decode_af_name(int af)
-{
-	return af == AF_INET6 ? "ipv6" : "ipv4";
-}
-
 const uint8_t decode_nud_states[9] = {SW_NUD_NONE,   SW_NUD_INCOMPLETE, SW_NUD_REACHABLE,
 				      SW_NUD_STALE,  SW_NUD_DELAY,	SW_NUD_PROBE,
 				      SW_NUD_FAILED, SW_NUD_NOARP,	SW_NUD_PERMANENT};

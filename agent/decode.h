@@ -18,10 +18,9 @@ void decode_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr);
 /* "10.99.0.1:5060" / "[fd99::1]:5060". */
 void decode_endpoint(char *buf, size_t len, uint8_t family, const uint8_t *addr, uint16_t port);
 
-/* "ipv4" / "ipv6": the family label of SW_AF_INET / SW_AF_INET6 (anything else reads "ipv4"). */
+/* "ipv4" / "ipv6": the family label of SW_AF_INET / SW_AF_INET6 -- the values of AF_INET /
+ * AF_INET6, so netlink's families too (anything else reads "ipv4"). */
 const char *decode_family_name(uint8_t family);
-/* The same for a socket-API family (AF_INET / AF_INET6), as netlink messages carry it. */
-const char *decode_af_name(int af);
 
 /* "reachable", "failed", ...: the label value of a NUD state (SW_NUD_* = the kernel's NUD_*);
  * "other" for a combination of bits. */

@@ -198,15 +198,18 @@ static int audit_refresh(void)
 	return audit_err;
 }
 
-/* sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan. */
-static void collect_audit(struct agent *ag)
+/*
+ * sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan. 0, or the
+ * scan's negative errno; 0 without the audit iterator (its probe is reported down at start).
+ */
+static int collect_audit(struct agent *ag)
 {
-	int audit_err = audit_refresh();
+	int audit_err = audit_link ? audit_refresh() : 0;
 
 	metric_family_clear(connections);
 	metric_family_clear(detection);
 	if (audit_err && !audit_len)
-		return;
+		return audit_err;
 	for (int i = 0; i < ag->cfg.nr_sip_ports; i++) {
 		char port[8];
 
@@ -225,6 +228,7 @@ static void collect_audit(struct agent *ag)
 		if (secs >= 0 && !(metric_value(detection, LABELS(port)) >= secs))
 			metric_set(detection, LABELS(port), secs);
 	}
+	return audit_err;
 }
 
 static bool set_timeouts(const void *k, const void *count, void *ctx)
@@ -248,21 +252,27 @@ static bool set_retransmits(const void *k, const void *count, void *ctx)
 	return true;
 }
 
-static void collect_counters(void)
+static int collect_counters(void)
 {
-	map_for_each(bpf_map__fd(skel->maps.tcp_timeouts), sizeof(struct tcp_port_key),
-		     sizeof(__u64), set_timeouts, NULL);
-	map_for_each_percpu_sum(bpf_map__fd(skel->maps.tcp_retransmits),
-				sizeof(struct tcp_port_key), sizeof(__u64), set_retransmits, NULL);
+	int err = map_walk_status(map_for_each(bpf_map__fd(skel->maps.tcp_timeouts),
+					       sizeof(struct tcp_port_key), sizeof(__u64),
+					       set_timeouts, NULL));
+	int err2 = map_walk_status(map_for_each_percpu_sum(bpf_map__fd(skel->maps.tcp_retransmits),
+							   sizeof(struct tcp_port_key),
+							   sizeof(__u64), set_retransmits, NULL));
+
+	return err ? err : err2;
 }
 
 static int tcp_collect(struct agent *ag)
 {
+	int err, err2;
+
 	if (!skel)
-		return 0;
-	collect_counters();
-	collect_audit(ag);
-	return 0;
+		return 0; /* start failed and said why: nothing to read */
+	err = collect_counters();
+	err2 = collect_audit(ag);
+	return err ? err : err2;
 }
 
 /* The --tcp.keepalive policy's detection bound in seconds; 0 without a policy. */
@@ -432,8 +442,8 @@ static int tcp_start(struct agent *ag)
 /* Until HZ is known, scan once a second for the clock (a few µs: the namespace's sockets). */
 static int tcp_tick(struct agent *ag)
 {
-	if (!kernel_hz && skel)
-		run_audit();
+	if (!kernel_hz && skel && audit_link)
+		return run_audit();
 	return 0;
 }
 
