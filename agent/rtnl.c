@@ -75,14 +75,30 @@ int rtnl_exchange(struct mnl_socket *s, struct nlmsghdr *nlh, mnl_cb_t cb, void 
 	return ret < 0 ? -errno : 0;
 }
 
-static int route_attr_cb(const struct nlattr *attr, void *data)
+struct attr_table {
+	const struct nlattr **tb;
+	int max;
+};
+
+static int attr_table_cb(const struct nlattr *attr, void *data)
 {
-	const struct nlattr **tb = data;
+	const struct attr_table *t = data;
 	int type = mnl_attr_get_type(attr);
 
-	if (type <= RTA_MAX)
-		tb[type] = attr;
+	if (type >= 0 && type <= t->max)
+		t->tb[type] = attr;
 	return MNL_CB_OK;
+}
+
+int rtnl_parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb, int max)
+{
+	return mnl_attr_parse(nlh, (unsigned int)hdrlen, attr_table_cb,
+			      &(struct attr_table){tb, max});
+}
+
+int rtnl_parse_nested(const struct nlattr *nest, const struct nlattr **tb, int max)
+{
+	return mnl_attr_parse_nested(nest, attr_table_cb, &(struct attr_table){tb, max});
 }
 
 static int route_cb(const struct nlmsghdr *nlh, void *data)
@@ -93,7 +109,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+	rtnl_parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
 	if (tb[RTA_OIF])
 		out->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
 	if (tb[RTA_GATEWAY] &&

@@ -57,6 +57,14 @@ void *rtnl_request(char *buf, uint16_t type, uint16_t flags, uint32_t seq, size_
  */
 int rtnl_exchange(struct mnl_socket *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *ctx);
 
+/*
+ * The attributes of message @nlh after its @hdrlen-byte family header (or of nested attribute
+ * @nest) into @tb[0..@max], by type (the caller zeroes @tb; types above @max are skipped).
+ * MNL_CB_OK, or MNL_CB_ERROR on a malformed attribute.
+ */
+int rtnl_parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb, int max);
+int rtnl_parse_nested(const struct nlattr *nest, const struct nlattr **tb, int max);
+
 void rtnl_close(void);
 
 #endif
