@@ -91,9 +91,17 @@ static void test_decode_names(void **state)
 
 	assert_string_equal(decode_family_name(SW_AF_INET), "ipv4");
 	assert_string_equal(decode_family_name(SW_AF_INET6), "ipv6");
+	/* The metric contract's NUD state values (sipwatch_neigh_state_changes_total{state}). */
 	assert_string_equal(decode_nud_state_name(SW_NUD_NONE), "none");
 	assert_string_equal(decode_nud_state_name(SW_NUD_INCOMPLETE), "incomplete");
+	assert_string_equal(decode_nud_state_name(SW_NUD_REACHABLE), "reachable");
+	assert_string_equal(decode_nud_state_name(SW_NUD_STALE), "stale");
+	assert_string_equal(decode_nud_state_name(SW_NUD_DELAY), "delay");
+	assert_string_equal(decode_nud_state_name(SW_NUD_PROBE), "probe");
+	assert_string_equal(decode_nud_state_name(SW_NUD_FAILED), "failed");
+	assert_string_equal(decode_nud_state_name(SW_NUD_NOARP), "noarp");
 	assert_string_equal(decode_nud_state_name(SW_NUD_PERMANENT), "permanent");
+	/* Not a single state (a mask): never one of the contract's values. */
 	assert_string_equal(decode_nud_state_name(SW_NUD_STALE | SW_NUD_DELAY), "other");
 	for (size_t i = 0; i < sizeof(decode_nud_states); i++)
 		assert_string_not_equal(decode_nud_state_name(decode_nud_states[i]), "other");

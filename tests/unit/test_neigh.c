@@ -20,23 +20,6 @@
 #define SOCK_2	0xffff888100000200ull
 #define SEC	1000000000ull
 
-static void test_state_names(void **state)
-{
-	assert_string_equal(neigh_state_name(SW_NUD_NONE), "none");
-	assert_string_equal(neigh_state_name(SW_NUD_INCOMPLETE), "incomplete");
-	assert_string_equal(neigh_state_name(SW_NUD_REACHABLE), "reachable");
-	assert_string_equal(neigh_state_name(SW_NUD_STALE), "stale");
-	assert_string_equal(neigh_state_name(SW_NUD_DELAY), "delay");
-	assert_string_equal(neigh_state_name(SW_NUD_PROBE), "probe");
-	assert_string_equal(neigh_state_name(SW_NUD_FAILED), "failed");
-	assert_string_equal(neigh_state_name(SW_NUD_NOARP), "noarp");
-	assert_string_equal(neigh_state_name(SW_NUD_PERMANENT), "permanent");
-	/* Not a single state (a mask): never one of the contract's values. */
-	assert_string_equal(neigh_state_name(SW_NUD_STALE | SW_NUD_DELAY), "other");
-	assert_string_equal(neigh_family_name(SW_AF_INET), "ipv4");
-	assert_string_equal(neigh_family_name(SW_AF_INET6), "ipv6");
-}
-
 static void test_drop_reason_names(void **state)
 {
 	assert_string_equal(neigh_drop_reason_name(NEIGH_DROP_FAILED), "failed");
@@ -231,7 +214,6 @@ static void test_since_window(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_state_names),
 	    cmocka_unit_test(test_drop_reason_names),
 	    cmocka_unit_test(test_socket_holdings_window),
 	    cmocka_unit_test(test_stale_holding_not_reported),
