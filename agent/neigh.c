@@ -71,8 +71,10 @@ static int clock_sample(struct neigh_clock *out)
 	int fd = bpf_program__fd(neigh_skel->progs.neigh_clock_sample);
 
 	if (bpf_prog_test_run_opts(fd, &opts)) {
-		log_msg(LOG_DEBUG, "neigh: clock sample failed: %s", strerror(errno));
-		return -errno;
+		int err = -errno; /* before the log line can change errno */
+
+		log_msg(LOG_DEBUG, "neigh: clock sample failed: %s", strerror(-err));
+		return err;
 	}
 	/* A map, not a global: the agent loads with bpf_object__load(), which (libbpf 1.1) does
 	 * not map the skeleton's .bss onto the kernel's copy. */
@@ -94,8 +96,10 @@ static int sweep(void)
 	if (fd < 0) /* not loaded: a kernel without syscall programs (said at start) */
 		return 0;
 	if (bpf_prog_test_run_opts(fd, &opts)) {
-		log_msg(LOG_DEBUG, "neigh: sweep failed: %s", strerror(errno));
-		return -errno;
+		int err = -errno; /* before the log line can change errno */
+
+		log_msg(LOG_DEBUG, "neigh: sweep failed: %s", strerror(-err));
+		return err;
 	}
 	if (opts.retval)
 		log_msg(LOG_WARN,
@@ -109,15 +113,16 @@ static int sweep(void)
 static int neigh_tick(struct agent *ag)
 {
 	struct neigh_clock now;
-	int err;
+	int err, err2;
 
 	if (!neigh_skel)
 		return 0; /* not running: nothing to do, start() said why */
 	err = sweep();
 	if (neigh_kernel_hz || bpf_program__fd(neigh_skel->progs.neigh_clock_sample) < 0)
 		return err;
-	if (clock_sample(&now))
-		return err ? err : -errno;
+	err2 = clock_sample(&now);
+	if (err2)
+		return err ? err : err2;
 	neigh_kernel_hz = kfacts_hz_calibrate(&hz_calib, now.jiffies, now.ns);
 	if (neigh_kernel_hz)
 		log_msg(LOG_DEBUG, "neigh: kernel HZ calibrated: %u", neigh_kernel_hz);
