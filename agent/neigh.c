@@ -147,6 +147,14 @@ static void add_series(struct metric_family *f, uint32_t netns_ino, const char *
 		metric_add(f, c ? LABELS(a, b, c) : LABELS(a, b), v);
 }
 
+void neigh_drops_bind(struct metric_family *f, bool with_netns)
+{
+	drops = f;
+	neigh_with_netns = with_netns;
+	memset(external_drops, 0, sizeof(external_drops));
+	nr_external_drops = 0;
+}
+
 void neigh_add_drops(uint32_t netns_ino, const char *ifname, uint8_t family, const char *reason,
 		     uint64_t total)
 {
@@ -336,7 +344,7 @@ static int collect_swept(void)
 }
 
 /* The map's drops and then the other concerns' (neigh_add_drops()). */
-static int collect_drops(void)
+int neigh_drops_collect(void)
 {
 	int err = 0;
 
@@ -458,7 +466,7 @@ static int neigh_collect(struct agent *ag)
 
 	metric_set(suppressed, LABELS("neigh_failed"),
 		   (double)neigh_incident_limit.suppressed_total);
-	errs[n++] = collect_drops(); /* also without the object: other concerns' drops */
+	errs[n++] = neigh_drops_collect(); /* also without the object: other concerns' drops */
 	if (neigh_skel) {
 		errs[n++] = collect_transitions();
 		errs[n++] = collect_swept();
@@ -478,8 +486,7 @@ static void neigh_stop(struct agent *ag)
 	neigh_holdings_fini();
 	ratelimit_fini(&neigh_incident_limit);
 	memset(&hz_calib, 0, sizeof(hz_calib));
-	memset(external_drops, 0, sizeof(external_drops));
-	nr_external_drops = 0;
+	neigh_drops_bind(NULL, false);
 	neigh_agent = NULL;
 }
 

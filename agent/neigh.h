@@ -85,4 +85,12 @@ int neigh_since_window_ns(const char *arg, uint64_t *window_ns);
 void neigh_add_drops(uint32_t netns_ino, const char *ifname, uint8_t family, const char *reason,
 		     uint64_t total);
 
+/*
+ * For the unit tests: bind neigh_add_drops() and the collect-time rebuild to @f (neigh_start()
+ * binds the registered family; NULL unbinds) and forget every reported total; and that rebuild
+ * (clear, the BPF map's series while the object runs, then the reported totals).
+ */
+void neigh_drops_bind(struct metric_family *f, bool with_netns);
+int neigh_drops_collect(void);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "metrics.h"
 #include "neigh.h"
 #include "ratelimit.h"
 
@@ -211,6 +212,40 @@ static void test_since_window(void **state)
 	assert_true(ns == 7); /* untouched on error */
 }
 
+/*
+ * Issue 21: fail-fast reports its refusals through neigh_add_drops(); the family comes out the
+ * same whether the neighbour concern collects before or after it.
+ */
+static void test_add_drops_any_order(void **state)
+{
+	struct metrics *reg = metrics_new();
+	struct metric_family *f = metrics_counter(reg, "sipwatch_neigh_dropped_packets_total", "d",
+						  LABELS("ifname", "family", "reason"));
+
+	neigh_drops_bind(f, false);
+	/* fail-fast first, then neigh's rebuild */
+	neigh_add_drops(1, "eth0", SW_AF_INET, "fail_fast", 5);
+	assert_int_equal(neigh_drops_collect(), 0);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 5);
+	/* neigh first: the new running total lands at once, not at the next scrape */
+	assert_int_equal(neigh_drops_collect(), 0);
+	neigh_add_drops(1, "eth0", SW_AF_INET, "fail_fast", 8);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 8);
+	/* the same total again changes nothing; a rebuild keeps it */
+	neigh_add_drops(1, "eth0", SW_AF_INET, "fail_fast", 8);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 8);
+	assert_int_equal(neigh_drops_collect(), 0);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 8);
+	/* another interface and family is its own series */
+	neigh_add_drops(1, "eth1", SW_AF_INET6, "fail_fast", 2);
+	assert_int_equal(neigh_drops_collect(), 0);
+	assert_true(metric_value(f, LABELS("eth1", "ipv6", "fail_fast")) == 2);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 8);
+	assert_int_equal(metric_family_series(f), 2);
+	neigh_drops_bind(NULL, false);
+	metrics_free(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_sip_held_sum),
 	    cmocka_unit_test(test_ratelimit),
 	    cmocka_unit_test(test_since_window),
+	    cmocka_unit_test(test_add_drops_any_order),
 	};
 
 	return cmocka_run_group_tests_name("neigh", tests, NULL, NULL);
