@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Holdings: which socket parked what in which neighbour entry's unresolved queue, and the
  * /neigh/sockets route that shows them. */
+#include "neigh.h"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>

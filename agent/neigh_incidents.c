@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The neigh_failed incident: one log line per entry that reached FAILED, rate-limited per entry. */
+#include "neigh.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>

@@ -2,15 +2,17 @@
 /*
  * What the send-path concern's files share (sendq.c: lifecycle, timing, send-call metrics;
  * sendq_sockets.c: the socket scans, their gauges and GET /sockets; sendq_stalls.c: the
- * send_stall incident). One concern: only these files include this header.
+ * send_stall incident). One concern: only these files include this header. It does not include
+ * sendq.h, which sendq.c implements: the include graph stays a line (tests/check_layers.sh).
  */
 #ifndef SIPWATCH_AGENT_SENDQ_PRIV_H
 #define SIPWATCH_AGENT_SENDQ_PRIV_H
 
 #include <stddef.h>
 
+#include "agent.h"
 #include "http.h"
-#include "sendq.h"
+#include "sendq_abi.h"
 
 /* Set by sendq_start(), cleared by sendq_stop(). */
 extern struct agent *sendq_agent;

@@ -4,6 +4,8 @@
  * gauges per (proto, SIP port), and GET /sockets with each socket and the interfaces'
  * unres_qlen_bytes (the facts "sipwatch doctor" reasons about).
  */
+#include "sendq.h"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <dirent.h>

@@ -4,6 +4,8 @@
  * unresolved neighbour queues held the socket's buffer meanwhile (asked of the neighbour
  * concern, and remembered from the scans while the socket was nearly full).
  */
+#include "sendq.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
