@@ -211,7 +211,7 @@ static int neigh_start(struct agent *ag)
 {
 	char why[160];
 	bool drop_reasons;
-	int attached;
+	int attached, err;
 
 	neigh_agent = ag;
 	neigh_with_netns = ag->cfg.netns_all;
@@ -259,6 +259,11 @@ static int neigh_start(struct agent *ag)
 	    "--neigh.incident-interval ago.",
 	    LABELS("kind"));
 #undef DEV_LABELS
+
+	err = rtnl_open();
+	if (err)
+		log_msg(LOG_WARN, "neigh: no rtnetlink socket (%s): no sipwatch_neigh_entries",
+			strerror(-err));
 
 	neigh_skel = neigh_bpf__open();
 	if (!neigh_skel)

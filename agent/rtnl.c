@@ -26,6 +26,11 @@ static struct mnl_socket *rtnl_socket(void)
 	return nl;
 }
 
+int rtnl_open(void)
+{
+	return rtnl_socket() ? 0 : (errno ? -errno : -ENOTCONN);
+}
+
 void rtnl_close(void)
 {
 	if (nl)

@@ -65,6 +65,8 @@ int rtnl_exchange(struct mnl_socket *s, struct nlmsghdr *nlh, mnl_cb_t cb, void 
 int rtnl_parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb, int max);
 int rtnl_parse_nested(const struct nlattr *nest, const struct nlattr **tb, int max);
 
+/* Open this module's socket now (the calls above open it when first needed). 0 or -errno. */
+int rtnl_open(void);
 void rtnl_close(void);
 
 #endif
