@@ -170,9 +170,9 @@ static int drops_collect(struct agent *ag)
 		return 0;
 	/* several kernel reasons can share the label "other": the sums are rebuilt each time */
 	metric_family_clear(drops_total);
-	map_for_each_percpu_sum(bpf_map__fd(skel->maps.sip_drops), sizeof(struct drops_key),
-				sizeof(uint64_t), add_drops, NULL);
-	return 0;
+	return map_walk_status(map_for_each_percpu_sum(bpf_map__fd(skel->maps.sip_drops),
+						       sizeof(struct drops_key), sizeof(uint64_t),
+						       add_drops, NULL));
 }
 
 struct finished_bursts {
@@ -241,19 +241,20 @@ static void log_burst(const struct drops_sock_key *k, const struct drops_sock *b
 static int drops_tick(struct agent *ag)
 {
 	struct finished_bursts f = {.n = 0, .now = monotonic_ns()};
-	int fd;
+	int fd, err;
 
 	if (!skel)
 		return 0;
 	fd = bpf_map__fd(skel->maps.sip_drop_socks);
-	map_for_each(fd, sizeof(struct drops_sock_key), sizeof(struct drops_sock),
-		     note_finished_burst, &f);
+	/* the bursts found before an error are still logged */
+	err = map_walk_status(map_for_each(fd, sizeof(struct drops_sock_key),
+					   sizeof(struct drops_sock), note_finished_burst, &f));
 	for (int i = 0; i < f.n; i++) {
 		/* a drop that came since the walk re-creates the entry: it is the next burst */
 		bpf_map_delete_elem(fd, &f.key[i]);
 		log_burst(&f.key[i], &f.burst[i]);
 	}
-	return 0;
+	return err;
 }
 
 static int drops_start(struct agent *ag)

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "decode.h"
 #include "failfast.skel.h"
 #include "failfast_abi.h"
 #include "log.h"
+#include "neigh.h"
 #include "probes.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -67,21 +69,15 @@ static struct blocked *find(const struct failfast_key *key)
 	return NULL;
 }
 
-static const char *family_name(uint8_t family)
-{
-	return family == SW_AF_INET6 ? "ipv6" : "ipv4";
-}
-
 static void log_transition(const char *msg, const struct blocked *b, uint64_t drops, bool enter)
 {
 	char addr[INET6_ADDRSTRLEN];
 	struct log_line l;
 
-	inet_ntop(b->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, b->key.addr, addr,
-		  sizeof(addr));
+	decode_addr(addr, sizeof(addr), b->key.family, b->key.addr);
 	incident_begin(&l, enter ? "fail_fast_enter" : "fail_fast_leave", msg);
 	log_str(&l, "ifname", b->ifname);
-	log_str(&l, "family", family_name(b->key.family));
+	log_str(&l, "family", decode_family_name(b->key.family));
 	log_str(&l, "address", addr);
 	if (!enter)
 		log_uint(&l, "refused_packets", drops);
@@ -268,14 +264,10 @@ static int failfast_start(struct agent *ag)
 
 static int failfast_collect(struct agent *ag)
 {
-	struct metric_family *dropped =
-	    metrics_find(ag->reg, "sipwatch_neigh_dropped_packets_total");
-	char netns[16];
-	int fd, n = 0;
+	int fd, n = 0, err = 0;
 
 	if (!failfast_active())
-		return 0;
-	snprintf(netns, sizeof(netns), "%u", ag->bpf_cfg.netns_ino);
+		return 0; /* off, or not attached (start said why): nothing counts */
 	fd = bpf_map__fd(skel->maps.failfast_dests);
 	for (int t = 0; t < nr_totals; t++) {
 		uint64_t sum = totals[t].retired;
@@ -286,24 +278,19 @@ static int failfast_collect(struct agent *ag)
 			if (!blocked[i].used || blocked[i].key.family != totals[t].family ||
 			    strcmp(blocked[i].ifname, totals[t].ifname))
 				continue;
-			bpf_map_lookup_elem(fd, &blocked[i].key, &v);
+			/* A blocked destination is in the map until failfast_unblock(). */
+			if (bpf_map_lookup_elem(fd, &blocked[i].key, &v))
+				err = -errno;
 			sum += v.drops;
 		}
-		if (ag->cfg.netns_all) /* the neighbour families then lead with the namespace */
-			metric_set(dropped,
-				   LABELS(netns, totals[t].ifname, family_name(totals[t].family),
-					  "fail_fast"),
-				   (double)sum);
-		else
-			metric_set(
-			    dropped,
-			    LABELS(totals[t].ifname, family_name(totals[t].family), "fail_fast"),
-			    (double)sum);
+		/* The neighbour concern owns the family; it adds these to its own drops. */
+		neigh_add_drops(ag->bpf_cfg.netns_ino, totals[t].ifname, totals[t].family,
+				"fail_fast", sum);
 	}
 	for (size_t i = 0; i < FAILFAST_MAX_DESTS; i++)
 		n += blocked[i].used;
 	metric_set(blocked_peers, NO_LABELS, n);
-	return 0;
+	return err;
 }
 
 static void failfast_stop(struct agent *ag)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "rtnl.h"
 
 /*
  * enum bpf_attach_type's tcx values (include/uapi/linux/bpf.h, 6.6+; checked against 6.18's BTF).
@@ -155,26 +156,6 @@ struct tc_filter_list {
 	struct tc_filter f[MAX_FILTERS];
 };
 
-static int attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type >= 0 && type <= TCA_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static int bpf_opt_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type >= 0 && type <= TCA_BPF_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 static int filter_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
@@ -188,11 +169,11 @@ static int filter_cb(const struct nlmsghdr *nlh, void *data)
 	memset(f, 0, sizeof(*f));
 	f->handle = tcm->tcm_handle;
 	f->priority = TC_H_MAJ(tcm->tcm_info) >> 16;
-	mnl_attr_parse(nlh, sizeof(*tcm), attr_cb, tb);
+	rtnl_parse_attrs(nlh, sizeof(*tcm), tb, TCA_MAX);
 	if (tb[TCA_KIND])
 		snprintf(f->kind, sizeof(f->kind), "%s", mnl_attr_get_str(tb[TCA_KIND]));
 	if (tb[TCA_OPTIONS] && !strcmp(f->kind, "bpf") &&
-	    mnl_attr_parse_nested(tb[TCA_OPTIONS], bpf_opt_cb, opt) >= 0) {
+	    rtnl_parse_nested(tb[TCA_OPTIONS], opt, TCA_BPF_MAX) >= 0) {
 		if (opt[TCA_BPF_ID])
 			f->prog_id = mnl_attr_get_u32(opt[TCA_BPF_ID]);
 		if (opt[TCA_BPF_NAME])
@@ -212,41 +193,19 @@ static int tc_filters(int ifindex, enum bpf_tc_attach_point point, struct tc_fil
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	struct nlmsghdr *nlh;
 	struct tcmsg *tcm;
-	unsigned int portid, seq = 1;
-	ssize_t n;
-	int ret = -1, err = 0;
+	int err;
 
 	l->nr = 0;
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		err = -errno;
 		goto out;
 	}
-	portid = mnl_socket_get_portid(nl);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETTFILTER;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
-	tcm->tcm_family = AF_UNSPEC;
+	tcm = rtnl_request(buf, RTM_GETTFILTER, NLM_F_DUMP, 1, sizeof(*tcm), AF_UNSPEC);
 	tcm->tcm_ifindex = ifindex;
 	tcm->tcm_parent =
 	    TC_H_MAKE(TC_H_CLSACT, point == BPF_TC_INGRESS ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto out;
-	}
-	do {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			err = -errno;
-			goto out;
-		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, filter_cb, l);
-	} while (ret > MNL_CB_STOP);
-	if (ret < 0)
-		err = -errno;
+	err = rtnl_exchange(nl, (struct nlmsghdr *)buf, filter_cb, l);
 out:
 	if (nl)
 		mnl_socket_close(nl);

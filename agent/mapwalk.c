@@ -103,7 +103,13 @@ static int walk_by_key(struct walk *w, int fd, size_t raw_size)
 		err = -ENOMEM;
 		goto out;
 	}
-	while (!bpf_map_get_next_key(fd, started ? prev : NULL, next)) {
+	for (;;) {
+		if (bpf_map_get_next_key(fd, started ? prev : NULL, next)) {
+			if (errno !=
+			    ENOENT) /* ENOENT: past the last key; else the map is unreadable */
+				err = -errno;
+			break;
+		}
 		memcpy(prev, next, w->key_size);
 		started = true;
 		if (bpf_map_lookup_elem(fd, prev, raw))

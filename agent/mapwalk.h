@@ -32,4 +32,10 @@ int map_for_each(int fd, size_t key_size, size_t value_size, map_entry_fn fn, vo
  */
 int map_for_each_percpu_sum(int fd, size_t key_size, size_t value_size, map_entry_fn fn, void *ctx);
 
+/* A walk's result as a collect() status: 0 (however many entries), or the negative errno. */
+static inline int map_walk_status(int n)
+{
+	return n < 0 ? n : 0;
+}
+
 #endif /* SIPWATCH_MAPWALK_H */

@@ -9,13 +9,22 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "decode.h"
 #include "neigh_abi.h"
 
 extern const struct concern neigh_concern;
 
-/* "reachable", "failed", ...: the metric label value for a NUD state (SW_NUD_*). */
-const char *neigh_state_name(uint8_t state);
-const char *neigh_family_name(uint8_t family);
+/* The label values of a NUD state and a family: decode.h's, under the names peers.c uses. */
+static inline const char *neigh_state_name(uint8_t state)
+{
+	return decode_nud_state_name(state);
+}
+
+static inline const char *neigh_family_name(uint8_t family)
+{
+	return decode_family_name(family);
+}
+
 /* "failed", "queue_full", "dead", "create_failed": label value for an enum neigh_drop_reason. */
 const char *neigh_drop_reason_name(uint8_t reason);
 
@@ -67,7 +76,21 @@ int neigh_sip_held_sum(const struct neigh_hold_snapshot *snap, int n, bool (*is_
 #define NEIGH_SINCE_MAX_S (366ULL * 86400)
 int neigh_since_window_ns(const char *arg, uint64_t *window_ns);
 
-/* The kernel's HZ from two (jiffies, ns) samples (0 when they make no sense). For the tests. */
-long neigh_hz_from_samples(const struct neigh_clock *a, const struct neigh_clock *b);
+/*
+ * sipwatch_neigh_dropped_packets_total is this concern's; another concern that refuses or drops
+ * packets for want of a neighbour (fail-fast) reports them here: @total is that source's running
+ * count for (@netns_ino, @ifname, @family, @reason), not an increment. @reason: a string literal.
+ * Any order of the concerns' collect() calls gives the same family.
+ */
+void neigh_add_drops(uint32_t netns_ino, const char *ifname, uint8_t family, const char *reason,
+		     uint64_t total);
+
+/*
+ * For the unit tests: bind neigh_add_drops() and the collect-time rebuild to @f (neigh_start()
+ * binds the registered family; NULL unbinds) and forget every reported total; and that rebuild
+ * (clear, the BPF map's series while the object runs, then the reported totals).
+ */
+void neigh_drops_bind(struct metric_family *f, bool with_netns);
+int neigh_drops_collect(void);
 
 #endif

@@ -13,9 +13,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "decode.h"
 #include "failfast.h"
 #include "failfast_abi.h"
 #include "ifname.h"
+#include "kfacts.h"
 #include "log.h"
 #include "peers.h"
 #include "probes.h"
@@ -124,11 +126,6 @@ int refresh_mode_parse(const char *s, enum refresh_mode *out)
 	return 0;
 }
 
-static const char *family_name(uint8_t family)
-{
-	return family == AF_INET6 ? "ipv6" : "ipv4";
-}
-
 static size_t addr_len(uint8_t family)
 {
 	return family == AF_INET6 ? 16 : 4;
@@ -162,42 +159,27 @@ static struct entry *entry_find(int ifindex, uint8_t family, const uint8_t *addr
 
 static void format_addr(const struct entry *e, char *buf, size_t len)
 {
-	inet_ntop(e->family, e->addr, buf, (socklen_t)len);
+	decode_addr(buf, len, e->family, e->addr);
 }
 
 static const char *errno_label(int err)
 {
-	switch (err) {
-	case EPERM:
-		return "eperm";
-	case ENOENT:
-		return "enoent";
-	case ENODEV:
-		return "enodev";
-	case EINVAL:
-		return "einval";
-	default:
-		return "other";
-	}
+	/* What a neighbour request can be refused with, as sipwatch_neigh_refresh_errors_total
+	 * documents it. */
+	static const int known[] = {EPERM, ENOENT, ENODEV, EINVAL, 0};
+
+	return decode_errno_name(err, known);
 }
 
 /* Shortest reachable time of @e's interface: base_reachable_time_ms x 0.5. */
 static uint64_t min_refresh_interval_ms(const struct entry *e)
 {
-	char ifname[IF_NAMESIZE], path[128];
-	unsigned long base = DEFAULT_BASE_REACHABLE_MS;
-	FILE *f;
+	char ifname[IF_NAMESIZE];
+	uint64_t base = DEFAULT_BASE_REACHABLE_MS;
 
-	if (ifname_of_index((unsigned)e->ifindex, ifname)) {
-		snprintf(path, sizeof(path), "/proc/sys/net/%s/neigh/%s/base_reachable_time_ms",
-			 e->family == AF_INET6 ? "ipv6" : "ipv4", ifname);
-		f = fopen(path, "r");
-		if (f) {
-			if (fscanf(f, "%lu", &base) != 1)
-				base = DEFAULT_BASE_REACHABLE_MS;
-			fclose(f);
-		}
-	}
+	if (!ifname_of_index((unsigned)e->ifindex, ifname) ||
+	    kfacts_neigh_sysctl_u64(e->family, ifname, "base_reachable_time_ms", &base))
+		base = DEFAULT_BASE_REACHABLE_MS;
 	return base / 2;
 }
 
@@ -229,17 +211,14 @@ static bool entry_not_ours(const struct entry *e)
 static int send_neigh_request(const struct entry *e, bool use, int managed, uint16_t state)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
 	struct ndmsg *ndm;
 
 	if (managed < 0 && e->managed_by_us)
 		managed = 1;
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	nlh->nlmsg_flags =
-	    NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | (e->exists ? 0 : NLM_F_CREATE);
-	nlh->nlmsg_seq = ++request_seq;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = e->family;
+	ndm = rtnl_request(buf, RTM_NEWNEIGH,
+			   NLM_F_ACK | NLM_F_REPLACE | (e->exists ? 0 : NLM_F_CREATE),
+			   ++request_seq, sizeof(*ndm), e->family);
 	ndm->ndm_ifindex = e->ifindex;
 	ndm->ndm_state = state;
 	ndm->ndm_flags = (uint8_t)((use ? NTF_USE : 0) | (e->ndm_flags & NTF_ROUTER));
@@ -282,7 +261,7 @@ static void refresh_entry(struct entry *e, uint64_t now)
 	e->last_refresh_ms = now;
 	e->outcome_pending_since_ms = now;
 	e->deferred = false;
-	metric_add(refreshes, LABELS(family_name(e->family)), 1);
+	metric_add(refreshes, LABELS(decode_family_name(e->family)), 1);
 }
 
 static void set_managed(struct entry *e, bool on)
@@ -300,7 +279,7 @@ static void set_managed(struct entry *e, bool on)
 	}
 	e->managed_by_us = on;
 	if (on)
-		metric_add(refreshes, LABELS(family_name(e->family)), 1);
+		metric_add(refreshes, LABELS(decode_family_name(e->family)), 1);
 }
 
 static bool is_candidate(const struct entry *e, uint64_t now)
@@ -464,9 +443,10 @@ static void record_outcome(struct entry *e)
 	if (!e->outcome_pending_since_ms || !(e->state & (NUD_REACHABLE | NUD_FAILED)))
 		return;
 	e->outcome_pending_since_ms = 0;
-	metric_add(
-	    outcomes,
-	    LABELS(family_name(e->family), e->state == NUD_REACHABLE ? "reachable" : "failed"), 1);
+	metric_add(outcomes,
+		   LABELS(decode_family_name(e->family),
+			  e->state == NUD_REACHABLE ? "reachable" : "failed"),
+		   1);
 	if (e->state != NUD_FAILED)
 		return;
 	format_addr(e, addr, sizeof(addr));
@@ -476,7 +456,7 @@ static void record_outcome(struct entry *e)
 		       "SIP peer's next hop failed a background refresh: it is dead before the PBX "
 		       "sends to it");
 	log_str(&l, "ifname", ifname);
-	log_str(&l, "family", family_name(e->family));
+	log_str(&l, "family", decode_family_name(e->family));
 	log_str(&l, "address", addr);
 	log_uint(&l, "sip_peers_behind", behind);
 	log_end(&l);
@@ -566,14 +546,10 @@ static int on_neigh_msg(const struct nlmsghdr *nlh, void *data)
 static void resync_start(void)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
 
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = resync_seq = ++request_seq;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_UNSPEC;
+	resync_seq = ++request_seq;
+	rtnl_request(buf, RTM_GETNEIGH, NLM_F_DUMP, resync_seq, sizeof(struct ndmsg), AF_UNSPEC);
 	for (size_t i = 0; i < MAX_ENTRIES; i++)
 		entries[i].seen_in_resync = false;
 	if (mnl_socket_sendto(nl_requests, nlh, nlh->nlmsg_len) < 0) {
@@ -643,14 +619,10 @@ static void on_requests_readable(struct agent *ag, void *ctx)
 static void query_entry(const struct entry *e)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
 	struct ndmsg *ndm;
 
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = ++request_seq;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = e->family;
+	ndm = rtnl_request(buf, RTM_GETNEIGH, 0, ++request_seq, sizeof(*ndm), e->family);
 	ndm->ndm_ifindex = e->ifindex;
 	mnl_attr_put(nlh, NDA_DST, addr_len(e->family), e->addr);
 	mnl_socket_sendto(nl_requests, nlh, nlh->nlmsg_len);
@@ -826,29 +798,17 @@ static void clear_leftover_managed(void)
 {
 	static struct leftovers found;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC),
 			  *requests = nl_requests;
-	unsigned int seq = ++request_seq, portid;
-	struct ndmsg *ndm;
-	ssize_t n;
-	int ret = MNL_CB_OK;
 
 	if (!nl)
 		return;
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto out;
-	portid = mnl_socket_get_portid(nl);
 	found.n = 0;
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_UNSPEC;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		goto out;
-	while (ret > MNL_CB_STOP && (n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, on_leftover, &found);
+	rtnl_request(buf, RTM_GETNEIGH, NLM_F_DUMP, ++request_seq, sizeof(struct ndmsg), AF_UNSPEC);
+	/* What the dump delivered before an error is still worth clearing. */
+	rtnl_exchange(nl, (struct nlmsghdr *)buf, on_leftover, &found);
 	nl_requests = nl;
 	for (int i = 0; i < found.n; i++) {
 		char addr[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE] = "";

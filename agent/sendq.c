@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* The send-path concern's lifecycle: the timing programs (the best rung this kernel allows), the
+ * send-call metrics, the sweep of dead threads' calls. Sockets and stalls: sendq_priv.h. */
 #include "sendq.h"
 
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
-#include <dirent.h>
 #include <signal.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,22 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "decode.h"
-#include "http.h"
 #include "log.h"
 #include "mapwalk.h"
-#include "neigh.h"
 #include "probes.h"
 #include "sendq.skel.h"
-
-#define MAX_SUMMARIES  32 /* proto x SIP port */
-#define MAX_IFACES     64
-#define MAX_HOLDINGS   16 /* peers named in one send_stall incident */
-#define MAX_REMEMBERED 256
-#define REMEMBER_NS    (60 * 1000000000ULL)
-/* A socket this full may be about to block: note who holds its buffer (see remember_holdings). */
-#define NEARLY_FULL 0.5
+#include "sendq_priv.h"
 
 static const char *const error_names[SENDQ_NR_ERRORS] = {
     [SENDQ_ERR_EAGAIN] = "eagain",
@@ -41,30 +30,10 @@ static const char *const error_names[SENDQ_NR_ERRORS] = {
     [SENDQ_ERR_OTHER] = "other",
 };
 
-struct iface_limit {
-	char ifname[SIPWATCH_IFNAMSIZ];
-	uint8_t family;
-	uint32_t unres_qlen_bytes;
-};
-
+struct agent *sendq_agent;
 static struct sendq_bpf *skel;
-static struct agent *agent;
-static struct bpf_link *iter_links[2]; /* udp, tcp: our own links, to create iterators from */
-static struct metric_family *blocked, *stalls, *errors, *queue_bytes, *fill_ratio, *sndbuf_bytes,
-    *held_unresolved, *rx_drops, *rx_fill_ratio, *rcvbuf_bytes;
+static struct metric_family *blocked, *stalls, *errors;
 static double bucket_bounds_s[SENDQ_NR_BOUNDS];
-/* The last iterator scan: every SIP socket of the namespace. */
-static struct sendq_sock_record *socks;
-static size_t nr_socks, socks_cap;
-
-/* Holdings seen on nearly full SIP sockets, kept a minute for the stall incident. */
-struct remembered_holding {
-	uint64_t sk;
-	uint64_t seen_ns;
-	struct neigh_holding h;
-};
-static struct remembered_holding remembered[MAX_REMEMBERED];
-static int nr_remembered;
 
 const char *sendq_error_name(int error)
 {
@@ -76,405 +45,6 @@ const char *sendq_error_name(int error)
 const char *sendq_proto_name(uint8_t proto)
 {
 	return proto == SENDQ_PROTO_TCP ? "tcp" : "udp";
-}
-
-uint32_t sendq_dead_peers_to_stall(uint32_t sndbuf, uint32_t unres_qlen_bytes)
-{
-	if (!sndbuf || !unres_qlen_bytes)
-		return 0;
-	return sndbuf / unres_qlen_bytes + 1;
-}
-
-static bool port_listed(uint16_t port, const uint16_t *ports, int nr_ports)
-{
-	for (int i = 0; i < nr_ports; i++)
-		if (ports[i] == port)
-			return true;
-	return false;
-}
-
-uint16_t sendq_record_sip_port(const struct sendq_sock_record *r, const uint16_t *ports,
-			       int nr_ports)
-{
-	if (port_listed(r->local_port, ports, nr_ports))
-		return r->local_port;
-	if (r->remote_port && port_listed(r->remote_port, ports, nr_ports))
-		return r->remote_port;
-	return 0;
-}
-
-double sendq_record_fill_ratio(const struct sendq_sock_record *r)
-{
-	if (!r->sndbuf)
-		return 0;
-	return (double)r->wmem_queued / r->sndbuf;
-}
-
-int sendq_summarize(const struct sendq_sock_record *recs, size_t nr, const uint16_t *ports,
-		    int nr_ports, struct sendq_port_summary *out, int max)
-{
-	int n = 0;
-
-	for (size_t i = 0; i < nr; i++) {
-		const struct sendq_sock_record *r = &recs[i];
-		uint16_t port = sendq_record_sip_port(r, ports, nr_ports);
-		struct sendq_port_summary *s = NULL;
-		double fill;
-
-		if (!port)
-			continue;
-		for (int j = 0; j < n; j++)
-			if (out[j].proto == r->proto && out[j].port == port)
-				s = &out[j];
-		if (!s) {
-			if (n == max)
-				continue;
-			s = &out[n++];
-			*s = (struct sendq_port_summary){.proto = r->proto, .port = port};
-		}
-		fill = sendq_record_fill_ratio(r);
-		s->sockets++;
-		s->queued_bytes += r->queued;
-		if (fill > s->max_fill_ratio)
-			s->max_fill_ratio = fill;
-		if (r->sndbuf && (!s->min_sndbuf || r->sndbuf < s->min_sndbuf))
-			s->min_sndbuf = r->sndbuf;
-		s->rx_drops += r->rx_drops;
-		if (r->rcvbuf) {
-			double rx_fill = (double)r->rx_queued / r->rcvbuf;
-
-			if (rx_fill > s->max_rx_fill_ratio)
-				s->max_rx_fill_ratio = rx_fill;
-			if (!s->min_rcvbuf || r->rcvbuf < s->min_rcvbuf)
-				s->min_rcvbuf = r->rcvbuf;
-		}
-	}
-	return n;
-}
-
-static bool same_peer(const struct neigh_holding *a, const struct neigh_holding *b)
-{
-	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr)) &&
-	       !strncmp(a->ifname, b->ifname, sizeof(a->ifname));
-}
-
-/* Add @h to @out (n so far, at most @max) or raise the bytes of the same peer. Returns the new n.
- */
-int sendq_merge_holding(struct neigh_holding *out, int n, int max, const struct neigh_holding *h)
-{
-	for (int i = 0; i < n; i++) {
-		if (same_peer(&out[i], h)) {
-			if (h->bytes > out[i].bytes) {
-				out[i].bytes = h->bytes;
-				out[i].packets = h->packets;
-			}
-			return n;
-		}
-	}
-	if (n < max)
-		out[n++] = *h;
-	return n;
-}
-
-/*
- * While a sender is blocked its buffer is full, and the neighbour concern shows who holds it. When
- * the entries fail, the sender wakes and may at once queue new packets to the same entries: a new
- * queue episode that replaces the old one there. So, once a second, the holdings of nearly full SIP
- * sockets are noted here, and the stall incident reports the most each peer held.
- */
-static void remember_holdings(void)
-{
-	uint64_t now = monotonic_ns();
-	int kept = 0;
-
-	for (int i = 0; i < nr_remembered; i++)
-		if (now - remembered[i].seen_ns < REMEMBER_NS)
-			remembered[kept++] = remembered[i];
-	nr_remembered = kept;
-	for (size_t i = 0; i < nr_socks; i++) {
-		struct neigh_holding h[MAX_HOLDINGS];
-		int n;
-
-		if (sendq_record_fill_ratio(&socks[i]) < NEARLY_FULL)
-			continue;
-		n = neigh_socket_holdings(socks[i].sk, now - REMEMBER_NS, h, MAX_HOLDINGS);
-		for (int j = 0; j < n; j++) {
-			struct remembered_holding *r = NULL;
-
-			for (int k = 0; k < nr_remembered && !r; k++)
-				if (remembered[k].sk == socks[i].sk &&
-				    same_peer(&remembered[k].h, &h[j]))
-					r = &remembered[k];
-			if (!r && nr_remembered < MAX_REMEMBERED) {
-				r = &remembered[nr_remembered++];
-				*r = (struct remembered_holding){.sk = socks[i].sk, .h = h[j]};
-			}
-			if (!r)
-				continue;
-			r->seen_ns = now;
-			if (h[j].bytes > r->h.bytes)
-				r->h = h[j];
-		}
-	}
-}
-
-/*
- * "10.99.0.2@eth0:107520,10.99.0.3@eth0:105216": the peers whose unresolved neighbour queues held
- * the socket's buffer while the call was blocked, with the most bytes each held. Returns their sum.
- */
-static uint64_t format_holdings(const struct sendq_stall_event *e, char *buf, size_t len,
-				int *nr_peers)
-{
-	struct neigh_holding h[MAX_HOLDINGS];
-	int n = neigh_socket_holdings(e->sk, e->start_ns, h, MAX_HOLDINGS);
-	uint64_t total = 0;
-	size_t off = 0;
-
-	if (n < 0)
-		n = 0;
-	for (int i = 0; i < nr_remembered; i++)
-		if (remembered[i].sk == e->sk && remembered[i].seen_ns >= e->start_ns)
-			n = sendq_merge_holding(h, n, MAX_HOLDINGS, &remembered[i].h);
-
-	buf[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		char addr[INET6_ADDRSTRLEN];
-		int w;
-
-		decode_addr(addr, sizeof(addr), h[i].family, h[i].addr);
-		w = snprintf(buf + off, len - off, "%s%s@%s:%llu", i ? "," : "", addr, h[i].ifname,
-			     (unsigned long long)h[i].bytes);
-		if (w < 0 || (size_t)w >= len - off)
-			break;
-		off += (size_t)w;
-		total += h[i].bytes;
-	}
-	*nr_peers = n;
-	return total;
-}
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	const struct sendq_stall_event *e = data;
-	char local[INET6_ADDRSTRLEN + 8], port[8], held_by[MAX_HOLDINGS * 64];
-	struct log_line l;
-	uint64_t held;
-	int peers;
-
-	if (size < sizeof(*e) || e->hdr.type != SIPWATCH_EV_SEND_STALL)
-		return 0;
-	decode_endpoint(local, sizeof(local), e->family, e->local_addr, e->local_port);
-	held = format_holdings(e, held_by, sizeof(held_by), &peers);
-	snprintf(port, sizeof(port), "%u", e->sip_port);
-	incident_begin(&l, "send_stall", "send call on a SIP socket blocked");
-	log_uint(&l, "pid", e->pid);
-	log_uint(&l, "tid", e->tid);
-	log_str(&l, "comm", e->comm);
-	log_str(&l, "proto", sendq_proto_name(e->proto));
-	log_str(&l, "local", local);
-	log_str(&l, "port", port);
-	log_double(&l, "blocked_seconds", (double)e->blocked_ns / 1e9);
-	log_uint(&l, "sndbuf", e->sndbuf);
-	log_uint(&l, "peers", (uint64_t)peers);
-	log_uint(&l, "held_bytes", held);
-	log_str(&l, "held_by", held_by);
-	if (e->ret < 0)
-		log_str(&l, "error", strerror((int)-e->ret));
-	if (agent && agent->cfg.netns_all)
-		log_uint(&l, "netns", e->hdr.netns_ino);
-	log_end(&l);
-	return 0;
-}
-
-/* Run one iterator and append its records to socks. */
-static int read_iterator(struct bpf_link *link)
-{
-	char buf[16384];
-	size_t have = 0;
-	ssize_t n;
-	int fd;
-
-	if (!link)
-		return 0;
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0) {
-		size_t whole;
-
-		have += (size_t)n;
-		whole = have / sizeof(struct sendq_sock_record);
-		if (nr_socks + whole > socks_cap) {
-			size_t cap = (nr_socks + whole) * 2;
-			void *p = realloc(socks, cap * sizeof(*socks));
-
-			if (!p)
-				break;
-			socks = p;
-			socks_cap = cap;
-		}
-		memcpy(&socks[nr_socks], buf, whole * sizeof(struct sendq_sock_record));
-		nr_socks += whole;
-		have -= whole * sizeof(struct sendq_sock_record);
-		memmove(buf, buf + whole * sizeof(struct sendq_sock_record), have);
-	}
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? (int)n : 0;
-}
-
-static void set_held(uint8_t proto, uint16_t port, uint64_t bytes, void *ctx)
-{
-	char p[8];
-
-	snprintf(p, sizeof(p), "%u", port);
-	metric_set(held_unresolved, LABELS(sendq_proto_name(proto), p), (double)bytes);
-}
-
-/*
- * Scan every SIP socket of the namespace and rebuild the send-buffer gauges, at most every
- * KERNEL_SCAN_MIN_NS: the socket iterators walk the kernel's whole TCP and UDP hash tables
- * (262 144 TCP buckets on a 24 GiB host).
- */
-static void sample_sockets(struct agent *ag)
-{
-	static uint64_t sampled_ns;
-	struct sendq_port_summary sum[MAX_SUMMARIES];
-	char port[8];
-	int n;
-
-	if (!interval_elapsed(&sampled_ns, KERNEL_SCAN_MIN_NS))
-		return;
-	nr_socks = 0;
-	for (int i = 0; i < 2; i++) {
-		int err = read_iterator(iter_links[i]);
-
-		if (err)
-			log_msg(LOG_DEBUG, "sendq: socket iterator: %s", strerror(-err));
-	}
-	n = sendq_summarize(socks, nr_socks, ag->cfg.sip_ports, ag->cfg.nr_sip_ports, sum,
-			    MAX_SUMMARIES);
-	metric_family_clear(queue_bytes);
-	metric_family_clear(fill_ratio);
-	metric_family_clear(sndbuf_bytes);
-	metric_family_clear(held_unresolved);
-	metric_family_clear(rx_drops);
-	metric_family_clear(rx_fill_ratio);
-	metric_family_clear(rcvbuf_bytes);
-	for (int i = 0; i < n; i++) {
-		const char *proto = sendq_proto_name(sum[i].proto);
-
-		snprintf(port, sizeof(port), "%u", sum[i].port);
-		metric_set(queue_bytes, LABELS(proto, port), (double)sum[i].queued_bytes);
-		metric_set(fill_ratio, LABELS(proto, port), sum[i].max_fill_ratio);
-		metric_set(sndbuf_bytes, LABELS(proto, port), sum[i].min_sndbuf);
-		metric_set(held_unresolved, LABELS(proto, port), 0);
-		metric_set(rx_drops, LABELS(proto, port), (double)sum[i].rx_drops);
-		metric_set(rx_fill_ratio, LABELS(proto, port), sum[i].max_rx_fill_ratio);
-		metric_set(rcvbuf_bytes, LABELS(proto, port), sum[i].min_rcvbuf);
-	}
-	/* The neighbour concern knows which parked packets belong to which socket. */
-	neigh_for_each_sip_held(set_held, NULL);
-	remember_holdings();
-}
-
-/* unres_qlen_bytes of every interface of the agent's namespace (/proc/sys/net is per netns). */
-static int read_iface_limits(struct iface_limit *out, int max)
-{
-	static const struct {
-		const char *dir;
-		uint8_t family;
-	} fams[] = {{"/proc/sys/net/ipv4/neigh", SW_AF_INET},
-		    {"/proc/sys/net/ipv6/neigh", SW_AF_INET6}};
-	int n = 0;
-
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		DIR *d = opendir(fams[f].dir);
-		struct dirent *de;
-
-		if (!d)
-			continue;
-		while ((de = readdir(d)) && n < max) {
-			char path[300];
-			unsigned long v;
-			FILE *fp;
-
-			if (de->d_name[0] == '.' || !strcmp(de->d_name, "default") ||
-			    !strcmp(de->d_name, "lo"))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s/unres_qlen_bytes", fams[f].dir,
-				 de->d_name);
-			fp = fopen(path, "r");
-			if (!fp)
-				continue;
-			if (fscanf(fp, "%lu", &v) == 1 && strlen(de->d_name) < SIPWATCH_IFNAMSIZ) {
-				memcpy(out[n].ifname, de->d_name, strlen(de->d_name) + 1);
-				out[n].family = fams[f].family;
-				out[n].unres_qlen_bytes = (uint32_t)v;
-				n++;
-			}
-			fclose(fp);
-		}
-		closedir(d);
-	}
-	return n;
-}
-
-/*
- * GET /sockets: every SIP socket with its send buffer, what is queued in it, and how many dead
- * peers it takes to stall it on each interface (SO_SNDBUF vs unres_qlen_bytes): the facts
- * "sipwatch doctor" reasons about.
- */
-static int route_sockets(void *ctx, struct http_request *req, struct strbuf *out,
-			 const char **content_type)
-{
-	struct agent *ag = ctx;
-	struct iface_limit ifs[MAX_IFACES];
-	int nr_ifs = read_iface_limits(ifs, MAX_IFACES);
-
-	sample_sockets(ag);
-	strbuf_puts(out, "{\"interfaces\":[");
-	for (int i = 0; i < nr_ifs; i++) {
-		strbuf_printf(out, "%s{\"ifname\":", i ? "," : "");
-		strbuf_json_string(out, ifs[i].ifname);
-		strbuf_printf(out, ",\"family\":\"%s\",\"unres_qlen_bytes\":%u}",
-			      ifs[i].family == SW_AF_INET6 ? "ipv6" : "ipv4",
-			      ifs[i].unres_qlen_bytes);
-	}
-	strbuf_puts(out, "],\"sockets\":[");
-	for (size_t i = 0; i < nr_socks; i++) {
-		const struct sendq_sock_record *r = &socks[i];
-		char local[INET6_ADDRSTRLEN + 8], remote[INET6_ADDRSTRLEN + 8];
-		bool first = true;
-
-		decode_endpoint(local, sizeof(local), r->family, r->local_addr, r->local_port);
-		decode_endpoint(remote, sizeof(remote), r->family, r->remote_addr, r->remote_port);
-		strbuf_printf(out,
-			      "%s{\"proto\":\"%s\",\"family\":\"%s\",\"port\":%u,\"local\":\"%s\","
-			      "\"remote\":\"%s\",\"sndbuf_bytes\":%u,\"queued_bytes\":%u,"
-			      "\"fill_ratio\":%.4f,\"rcvbuf_bytes\":%u,\"receive_queued_bytes\":%u,"
-			      "\"receive_drops\":%u,\"dead_peers_to_stall\":{",
-			      i ? "," : "", sendq_proto_name(r->proto),
-			      r->family == SW_AF_INET6 ? "ipv6" : "ipv4",
-			      sendq_record_sip_port(r, ag->cfg.sip_ports, ag->cfg.nr_sip_ports),
-			      local, r->remote_port ? remote : "", r->sndbuf, r->queued,
-			      sendq_record_fill_ratio(r), r->rcvbuf, r->rx_queued, r->rx_drops);
-		for (int j = 0; j < nr_ifs; j++) {
-			if (ifs[j].family != r->family)
-				continue;
-			strbuf_printf(out, "%s", first ? "" : ",");
-			strbuf_json_string(out, ifs[j].ifname);
-			strbuf_printf(
-			    out, ":%u",
-			    sendq_dead_peers_to_stall(r->sndbuf, ifs[j].unres_qlen_bytes));
-			first = false;
-		}
-		strbuf_puts(out, "}}");
-	}
-	strbuf_puts(out, "]}\n");
-	*content_type = "application/json";
-	return 200;
 }
 
 /* The iterators are BTF types of their context; kernels before 5.9 have neither. */
@@ -511,39 +81,6 @@ static void register_metrics(struct agent *ag)
 	errors = metrics_counter(ag->reg, "sipwatch_send_errors_total",
 				 "Send calls on SIP sockets that failed, by error.",
 				 LABELS("proto", "port", "error"));
-	queue_bytes =
-	    metrics_gauge(ag->reg, "sipwatch_socket_send_queue_bytes",
-			  "Bytes queued in SIP sockets' send buffers (UDP: sk_wmem_alloc; "
-			  "TCP: sent but unacknowledged plus unsent), summed per port.",
-			  LABELS("proto", "port"));
-	fill_ratio = metrics_gauge(ag->reg, "sipwatch_socket_send_queue_fill_ratio",
-				   "Send-buffer use of the fullest SIP socket, over its SO_SNDBUF.",
-				   LABELS("proto", "port"));
-	held_unresolved = metrics_gauge(
-	    ag->reg, "sipwatch_send_queue_held_unresolved_bytes",
-	    "Bytes of SIP sockets' send buffers parked in unresolved neighbour queues right now.",
-	    LABELS("proto", "port"));
-	/* The receive side of the same sockets, from the same iterator records. */
-	rx_drops = metrics_counter(
-	    ag->reg, "sipwatch_socket_receive_drops_total",
-	    "The kernel's own per-socket drop count (sk_drops, the drops column of /proc/net/udp) "
-	    "summed over the SIP sockets open now (falls when a socket closes).",
-	    LABELS("proto", "port"));
-	rx_fill_ratio =
-	    metrics_gauge(ag->reg, "sipwatch_socket_receive_queue_fill_ratio",
-			  "Receive-queue use of the fullest SIP socket, over its receive "
-			  "buffer (sk_rmem_alloc / sk_rcvbuf): near 1, datagrams drop.",
-			  LABELS("proto", "port"));
-	rcvbuf_bytes = metrics_gauge(
-	    ag->reg, "sipwatch_socket_receive_buffer_bytes",
-	    "The smallest receive buffer (sk_rcvbuf: SO_RCVBUF as the kernel doubled it) among the "
-	    "SIP sockets on this port.",
-	    LABELS("proto", "port"));
-	sndbuf_bytes = metrics_gauge(
-	    ag->reg, "sipwatch_socket_send_buffer_bytes",
-	    "The smallest SO_SNDBUF among the SIP sockets on this port (compare with the "
-	    "interfaces' unres_qlen_bytes: see GET /sockets).",
-	    LABELS("proto", "port"));
 }
 
 /* The programs of each way of timing sends (bpf/sendq.bpf.c); the rest of the object always loads.
@@ -626,7 +163,8 @@ static int load(struct agent *ag, int rung, bool direct, struct bpf_program *ite
 	load_only(skel, rung, direct, true);
 	for (int i = 0; i < 2; i++)
 		prepare_iterator(ag, iters[i], iter_ctx[i]);
-	return agent_load_skeleton(ag, skel->skeleton, on_event, NULL, &skel->bss->events_dropped);
+	return agent_load_skeleton(ag, skel->skeleton, sendq_on_event, NULL,
+				   &skel->bss->events_dropped);
 }
 
 /*
@@ -818,20 +356,14 @@ static int sendq_start(struct agent *ag)
 	struct bpf_program *iters[2];
 	int err;
 
-	agent = ag;
+	sendq_agent = ag;
 	register_metrics(ag);
+	sendq_sockets_register(ag);
 	err = load_best_rung(ag, iters);
 	if (err < 0)
 		return err;
-	/* Iterators "attach" as links that create a fresh scan each time; keep our own ones. */
-	for (int i = 0; i < 2; i++) {
-		if (!bpf_program__autoload(iters[i]) || !probe_is_up(bpf_program__name(iters[i])))
-			continue;
-		iter_links[i] = bpf_program__attach_iter(iters[i], NULL);
-		if (!iter_links[i])
-			probe_report(bpf_program__name(iters[i]), false, strerror(errno));
-	}
-	sample_sockets(ag);
+	sendq_sockets_attach(iters);
+	sendq_sockets_sample(ag);
 	return 0;
 }
 
@@ -867,12 +399,15 @@ static bool set_slot_stats(const void *key, const void *value, void *ctx)
 
 static int sendq_collect(struct agent *ag)
 {
+	int err, err2;
+
 	if (!skel)
-		return 0;
-	map_for_each_percpu_sum(bpf_map__fd(skel->maps.sendq_stats), sizeof(uint32_t),
-				sizeof(struct sendq_stats), set_slot_stats, ag);
-	sample_sockets(ag);
-	return 0;
+		return 0; /* start failed and said why: nothing to read */
+	err = map_walk_status(map_for_each_percpu_sum(bpf_map__fd(skel->maps.sendq_stats),
+						      sizeof(uint32_t), sizeof(struct sendq_stats),
+						      set_slot_stats, ag));
+	err2 = sendq_sockets_sample(ag);
+	return err ? err : err2;
 }
 
 #define MAX_SWEPT 256
@@ -906,12 +441,14 @@ static bool note_dead_thread(const void *key, const void *value, void *ctx)
  * the counters the hooks skip their lookups by are lowered with them: without this a leaked
  * "asleep" entry would cost every context switch of the host a hash lookup for good.
  */
-static void sweep_calls(void)
+static int sweep_calls(void)
 {
-	int fd = bpf_map__fd(skel->maps.sendq_calls);
+	int fd = bpf_map__fd(skel->maps.sendq_calls), err;
 	struct dead_calls d = {.n = 0};
 
-	map_for_each(fd, sizeof(uint32_t), sizeof(struct sendq_call), note_dead_thread, &d);
+	/* the dead threads found before an error are still removed */
+	err = map_walk_status(
+	    map_for_each(fd, sizeof(uint32_t), sizeof(struct sendq_call), note_dead_thread, &d));
 	for (int i = 0; i < d.n; i++) {
 		if (bpf_map_delete_elem(fd, &d.tid[i]))
 			continue;
@@ -922,33 +459,31 @@ static void sweep_calls(void)
 	}
 	if (d.n)
 		log_msg(LOG_DEBUG, "sendq: removed %d send(s) of threads that exited", d.n);
+	return err;
 }
 
 static int sendq_tick(struct agent *ag)
 {
+	int err, err2;
+
 	if (!skel)
 		return 0;
-	sample_sockets(ag);
-	sweep_calls();
-	return 0;
+	err = sendq_sockets_sample(ag);
+	err2 = sweep_calls();
+	return err ? err : err2;
 }
 
 static void sendq_stop(struct agent *ag)
 {
-	for (int i = 0; i < 2; i++) {
-		bpf_link__destroy(iter_links[i]);
-		iter_links[i] = NULL;
-	}
+	sendq_sockets_stop();
 	sendq_bpf__destroy(skel);
 	skel = NULL;
-	free(socks);
-	socks = NULL;
-	nr_remembered = 0;
-	nr_socks = socks_cap = 0;
+	sendq_stalls_reset();
+	sendq_agent = NULL;
 }
 
 static const struct concern_route sendq_routes[] = {
-    {"/sockets", route_sockets},
+    {"/sockets", sendq_route_sockets},
     {NULL, NULL},
 };
 

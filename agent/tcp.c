@@ -8,13 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "clock.h"
 #include "decode.h"
 #include "http.h"
+#include "kfacts.h"
 #include "log.h"
 #include "mapwalk.h"
 #include "probes.h"
@@ -29,7 +28,7 @@ static struct bpf_link *audit_link;
 static struct metric_family *timeouts, *retransmits, *connections, *detection, *audit_scans;
 static bool with_netns;
 static unsigned kernel_hz;
-static uint64_t calib_jiffies, calib_ns; /* first audit sample, while HZ is unknown */
+static struct kfacts_hz_calib hz_calib; /* from audit samples, while HZ is unknown */
 
 /* One audit scan: the records of the live SIP connections, read at collect time. */
 static struct tcp_audit_record *audit;
@@ -53,43 +52,9 @@ const char *tcp_cause_name(uint8_t cause)
 
 const char *tcp_error_name(int err)
 {
-	switch (err) {
-	case ETIMEDOUT:
-		return "etimedout";
-	case EHOSTUNREACH:
-		return "ehostunreach";
-	case ENETUNREACH:
-		return "enetunreach";
-	default:
-		return "other";
-	}
-}
+	static const int known[] = {ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, 0};
 
-unsigned tcp_hz_from_config_line(const char *line)
-{
-	char *end;
-	unsigned long hz;
-
-	if (strncmp(line, "CONFIG_HZ=", 10))
-		return 0;
-	hz = strtoul(line + 10, &end, 10);
-	if (end == line + 10 || (*end && *end != '\n') || hz == 0 || hz > 10000)
-		return 0;
-	return (unsigned)hz;
-}
-
-unsigned tcp_hz_from_samples(uint64_t jiffies_delta, uint64_t ns_delta)
-{
-	static const unsigned allowed[] = {100, 250, 300, 1000};
-	double measured;
-
-	if (ns_delta < 1000000000ull)
-		return 0;
-	measured = (double)jiffies_delta * 1e9 / (double)ns_delta;
-	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		if (measured > allowed[i] * 0.95 && measured < allowed[i] * 1.05)
-			return allowed[i];
-	return 0;
+	return decode_errno_name(err, known);
 }
 
 double tcp_detection_seconds(const struct tcp_keepalive_settings *ka, unsigned hz)
@@ -102,30 +67,6 @@ double tcp_detection_seconds(const struct tcp_keepalive_settings *ka, unsigned h
 unsigned tcp_kernel_hz(void)
 {
 	return kernel_hz;
-}
-
-/* CONFIG_HZ from /boot/config-$(uname -r) or /proc/config.gz (zlib reads both); 0 if neither. */
-static unsigned read_config_hz(void)
-{
-	const char *paths[2] = {NULL, "/proc/config.gz"};
-	char boot[320], line[256];
-	struct utsname u;
-	unsigned hz = 0;
-
-	if (!uname(&u)) {
-		snprintf(boot, sizeof(boot), "/boot/config-%s", u.release);
-		paths[0] = boot;
-	}
-	for (int i = 0; i < 2 && !hz; i++) {
-		gzFile f;
-
-		if (!paths[i] || !(f = gzopen(paths[i], "rb")))
-			continue;
-		while (!hz && gzgets(f, line, sizeof(line)))
-			hz = tcp_hz_from_config_line(line);
-		gzclose(f);
-	}
-	return hz;
 }
 
 static double jiffies_seconds(uint64_t jiffies)
@@ -192,12 +133,7 @@ static void calibrate_hz(const struct tcp_audit_record *clock)
 {
 	if (kernel_hz)
 		return;
-	if (!calib_ns) {
-		calib_jiffies = clock->jiffies;
-		calib_ns = clock->ktime_ns;
-		return;
-	}
-	kernel_hz = tcp_hz_from_samples(clock->jiffies - calib_jiffies, clock->ktime_ns - calib_ns);
+	kernel_hz = kfacts_hz_calibrate(&hz_calib, clock->jiffies, clock->ktime_ns);
 	if (kernel_hz)
 		log_msg(LOG_INFO, "kernel HZ measured as %u", kernel_hz);
 }
@@ -262,15 +198,18 @@ static int audit_refresh(void)
 	return audit_err;
 }
 
-/* sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan. */
-static void collect_audit(struct agent *ag)
+/*
+ * sipwatch_tcp_connections and ..._keepalive_detection_seconds from the audit scan. 0, or the
+ * scan's negative errno; 0 without the audit iterator (its probe is reported down at start).
+ */
+static int collect_audit(struct agent *ag)
 {
-	int audit_err = audit_refresh();
+	int audit_err = audit_link ? audit_refresh() : 0;
 
 	metric_family_clear(connections);
 	metric_family_clear(detection);
 	if (audit_err && !audit_len)
-		return;
+		return audit_err;
 	for (int i = 0; i < ag->cfg.nr_sip_ports; i++) {
 		char port[8];
 
@@ -289,6 +228,7 @@ static void collect_audit(struct agent *ag)
 		if (secs >= 0 && !(metric_value(detection, LABELS(port)) >= secs))
 			metric_set(detection, LABELS(port), secs);
 	}
+	return audit_err;
 }
 
 static bool set_timeouts(const void *k, const void *count, void *ctx)
@@ -312,21 +252,27 @@ static bool set_retransmits(const void *k, const void *count, void *ctx)
 	return true;
 }
 
-static void collect_counters(void)
+static int collect_counters(void)
 {
-	map_for_each(bpf_map__fd(skel->maps.tcp_timeouts), sizeof(struct tcp_port_key),
-		     sizeof(__u64), set_timeouts, NULL);
-	map_for_each_percpu_sum(bpf_map__fd(skel->maps.tcp_retransmits),
-				sizeof(struct tcp_port_key), sizeof(__u64), set_retransmits, NULL);
+	int err = map_walk_status(map_for_each(bpf_map__fd(skel->maps.tcp_timeouts),
+					       sizeof(struct tcp_port_key), sizeof(__u64),
+					       set_timeouts, NULL));
+	int err2 = map_walk_status(map_for_each_percpu_sum(bpf_map__fd(skel->maps.tcp_retransmits),
+							   sizeof(struct tcp_port_key),
+							   sizeof(__u64), set_retransmits, NULL));
+
+	return err ? err : err2;
 }
 
 static int tcp_collect(struct agent *ag)
 {
+	int err, err2;
+
 	if (!skel)
-		return 0;
-	collect_counters();
-	collect_audit(ag);
-	return 0;
+		return 0; /* start failed and said why: nothing to read */
+	err = collect_counters();
+	err2 = collect_audit(ag);
+	return err ? err : err2;
 }
 
 /* The --tcp.keepalive policy's detection bound in seconds; 0 without a policy. */
@@ -467,7 +413,7 @@ static int tcp_start(struct agent *ag)
 
 	with_netns = ag->cfg.netns_all;
 	register_metrics(ag);
-	kernel_hz = read_config_hz();
+	kernel_hz = kfacts_config_hz();
 	if (!kernel_hz)
 		log_msg(LOG_INFO,
 			"kernel config not readable: HZ will be measured by the TCP audit");
@@ -496,8 +442,8 @@ static int tcp_start(struct agent *ag)
 /* Until HZ is known, scan once a second for the clock (a few µs: the namespace's sockets). */
 static int tcp_tick(struct agent *ag)
 {
-	if (!kernel_hz && skel)
-		run_audit();
+	if (!kernel_hz && skel && audit_link)
+		return run_audit();
 	return 0;
 }
 

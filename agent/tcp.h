@@ -20,13 +20,7 @@ const char *tcp_cause_name(uint8_t cause);
 /* "etimedout", "ehostunreach", ...: an errno as a lower-case word. */
 const char *tcp_error_name(int err);
 
-/* The kernel's HZ from a kernel config text line "CONFIG_HZ=250"; 0 if the line is not that. */
-unsigned tcp_hz_from_config_line(const char *line);
-/*
- * HZ from two (jiffies, monotonic ns) samples at least a second apart, snapped to the values
- * Kconfig allows (100, 250, 300, 1000); 0 when the samples do not fit one of them.
- */
-unsigned tcp_hz_from_samples(uint64_t jiffies_delta, uint64_t ns_delta);
+/* HZ itself: agent/kfacts.h. */
 
 /*
  * Worst-case time to notice a dead idle peer with these keepalive settings: idle + interval x

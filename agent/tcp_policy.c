@@ -197,10 +197,11 @@ static bool set_applied(const void *k, const void *count, void *ctx)
 
 static int tcp_policy_collect(struct agent *ag)
 {
-	if (skel)
-		map_for_each(bpf_map__fd(skel->maps.policy_applied), sizeof(struct tcp_port_key),
-			     sizeof(__u64), set_applied, NULL);
-	return 0;
+	if (!skel)
+		return 0; /* no policy, or start said why it is not applied */
+	return map_walk_status(map_for_each(bpf_map__fd(skel->maps.policy_applied),
+					    sizeof(struct tcp_port_key), sizeof(__u64), set_applied,
+					    NULL));
 }
 
 static void tcp_policy_stop(struct agent *ag)

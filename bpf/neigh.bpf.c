@@ -18,6 +18,7 @@
  */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
+#include "maps.bpf.h"
 #include "neigh_abi.h"
 
 #define MAX_TRACKED_NEIGH 16384
@@ -100,18 +101,6 @@ static __always_inline bool neigh_wanted(const struct neighbour *n, __u8 *family
 	return netns_wanted(BPF_CORE_READ(n, dev, nd_net.net));
 }
 
-static __always_inline void counter_inc(void *map, const struct neigh_state_key *key, __u64 by)
-{
-	__u64 *cnt = bpf_map_lookup_elem(map, key);
-
-	if (cnt)
-		__sync_fetch_and_add(cnt, by);
-	else if (bpf_map_update_elem(map, key, &by, BPF_NOEXIST))
-		/* lost a race with another CPU creating it */
-		if ((cnt = bpf_map_lookup_elem(map, key)))
-			__sync_fetch_and_add(cnt, by);
-}
-
 static __always_inline void device_key(struct neigh_state_key *key, const struct net_device *dev,
 				       __u8 family, __u8 state)
 {
@@ -129,9 +118,9 @@ static __always_inline void count_transition(const struct neighbour *n, __u8 fam
 
 	device_key(&key, BPF_CORE_READ(n, dev), family, state);
 	key.admin = admin;
-	counter_inc(&neigh_state_changes, &key, 1);
+	map_counter_add(&neigh_state_changes, &key, 1);
 	if (swept)
-		counter_inc(&neigh_swept, &key, 1);
+		map_counter_add(&neigh_swept, &key, 1);
 }
 
 static __always_inline void count_drops(const struct net_device *dev, __u8 family, __u8 reason,
@@ -140,7 +129,7 @@ static __always_inline void count_drops(const struct net_device *dev, __u8 famil
 	struct neigh_drop_key key = {};
 
 	device_key(&key, dev, family, reason);
-	counter_inc(&neigh_drops, &key, packets);
+	map_counter_add(&neigh_drops, &key, packets);
 }
 
 static __always_inline void observe_resolution(__u8 family, __u64 ns)

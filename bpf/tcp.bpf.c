@@ -12,6 +12,7 @@
  * socket, to tell keepalive expiry from zero-window probe expiry where the kernel says so.
  */
 #include "tcp.bpf.h"
+#include "maps.bpf.h"
 
 #define MAX_TRACKED_CONNS 65536
 
@@ -66,13 +67,8 @@ static __always_inline __u16 sip_tcp_socket(const struct sock *sk)
 static __always_inline void count(void *map, __u16 port, __u8 cause)
 {
 	struct tcp_port_key key = {.port = port, .cause = cause};
-	__u64 one = 1, *cnt;
 
-	cnt = bpf_map_lookup_elem(map, &key);
-	if (cnt)
-		__sync_fetch_and_add(cnt, 1);
-	else
-		bpf_map_update_elem(map, &key, &one, BPF_NOEXIST);
+	map_counter_add(map, &key, 1);
 }
 
 /*

@@ -7,6 +7,7 @@
  * run once at start-up; it writes what each socket had before.
  */
 #include "tcp.bpf.h"
+#include "maps.bpf.h"
 
 /* Socket option numbers: uapi (asm-generic/socket.h, linux/tcp.h), not in BTF. */
 #define SW_SOL_SOCKET	    1
@@ -35,13 +36,8 @@ struct {
 static __always_inline void count_applied(__u16 port, __u8 existing, bool failed)
 {
 	struct tcp_port_key key = {.port = port, .cause = existing, .pad = failed};
-	__u64 one = 1, *cnt;
 
-	cnt = bpf_map_lookup_elem(&policy_applied, &key);
-	if (cnt)
-		__sync_fetch_and_add(cnt, 1);
-	else
-		bpf_map_update_elem(&policy_applied, &key, &one, BPF_NOEXIST);
+	map_counter_add(&policy_applied, &key, 1);
 }
 
 static __always_inline int set_int(void *s, int level, int name, int value)

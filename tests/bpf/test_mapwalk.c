@@ -262,8 +262,9 @@ static void test_bad_sizes(void **state)
 	assert_int_equal(map_for_each(-1, sizeof(uint32_t), 0, note_u64, &s), -EINVAL);
 	/* per-CPU values must be __u64 counters */
 	assert_int_equal(map_for_each_percpu_sum(-1, sizeof(uint32_t), 12, note_u64, &s), -EINVAL);
-	/* a map that is not there: nothing visited */
-	assert_int_equal(map_for_each(-1, sizeof(uint32_t), sizeof(uint64_t), note_u64, &s), 0);
+	/* a map that is not there: nothing visited, and said (a collect() reports it) */
+	assert_int_equal(map_for_each(-1, sizeof(uint32_t), sizeof(uint64_t), note_u64, &s),
+			 -EBADF);
 	assert_int_equal(s.calls, 0);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "metrics.h"
 #include "neigh.h"
 #include "ratelimit.h"
 
@@ -19,23 +20,6 @@
 #define SOCK_1	0xffff888100000100ull
 #define SOCK_2	0xffff888100000200ull
 #define SEC	1000000000ull
-
-static void test_state_names(void **state)
-{
-	assert_string_equal(neigh_state_name(SW_NUD_NONE), "none");
-	assert_string_equal(neigh_state_name(SW_NUD_INCOMPLETE), "incomplete");
-	assert_string_equal(neigh_state_name(SW_NUD_REACHABLE), "reachable");
-	assert_string_equal(neigh_state_name(SW_NUD_STALE), "stale");
-	assert_string_equal(neigh_state_name(SW_NUD_DELAY), "delay");
-	assert_string_equal(neigh_state_name(SW_NUD_PROBE), "probe");
-	assert_string_equal(neigh_state_name(SW_NUD_FAILED), "failed");
-	assert_string_equal(neigh_state_name(SW_NUD_NOARP), "noarp");
-	assert_string_equal(neigh_state_name(SW_NUD_PERMANENT), "permanent");
-	/* Not a single state (a mask): never one of the contract's values. */
-	assert_string_equal(neigh_state_name(SW_NUD_STALE | SW_NUD_DELAY), "other");
-	assert_string_equal(neigh_family_name(SW_AF_INET), "ipv4");
-	assert_string_equal(neigh_family_name(SW_AF_INET6), "ipv6");
-}
 
 static void test_drop_reason_names(void **state)
 {
@@ -203,29 +187,6 @@ static void test_ratelimit(void **state)
 	ratelimit_fini(&rl);
 }
 
-static void test_hz_calibration(void **state)
-{
-	struct neigh_clock a = {.jiffies = 4294892296ull, .ns = 10 * SEC};
-	struct neigh_clock b = a;
-
-	/* 250 Hz, sampled 1.003 s apart: 250 or 251 ticks → 250. */
-	b.jiffies = a.jiffies + 251;
-	b.ns = a.ns + 1003000000ull;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 250);
-	b.jiffies = a.jiffies + 1001;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 1000);
-	b.jiffies = a.jiffies + 100;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 100);
-	b.jiffies = a.jiffies + 301;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 300);
-	/* Not a usual value: the measured one. */
-	b.jiffies = a.jiffies + 1203;
-	b.ns = a.ns + SEC;
-	assert_int_equal(neigh_hz_from_samples(&a, &b), 1203);
-	/* Samples out of order: unknown. */
-	assert_int_equal(neigh_hz_from_samples(&b, &a), 0);
-}
-
 /* Issue 17 item 15: ?since= must not wrap when turned into nanoseconds. */
 static void test_since_window(void **state)
 {
@@ -251,17 +212,50 @@ static void test_since_window(void **state)
 	assert_true(ns == 7); /* untouched on error */
 }
 
+/*
+ * Issue 21: fail-fast reports its refusals through neigh_add_drops(); the family comes out the
+ * same whether the neighbour concern collects before or after it.
+ */
+static void test_add_drops_any_order(void **state)
+{
+	struct metrics *reg = metrics_new();
+	struct metric_family *f = metrics_counter(reg, "sipwatch_neigh_dropped_packets_total", "d",
+						  LABELS("ifname", "family", "reason"));
+
+	neigh_drops_bind(f, false);
+	/* fail-fast first, then neigh's rebuild */
+	neigh_add_drops(1, "eth0", SW_AF_INET, "fail_fast", 5);
+	assert_int_equal(neigh_drops_collect(), 0);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 5);
+	/* neigh first: the new running total lands at once, not at the next scrape */
+	assert_int_equal(neigh_drops_collect(), 0);
+	neigh_add_drops(1, "eth0", SW_AF_INET, "fail_fast", 8);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 8);
+	/* the same total again changes nothing; a rebuild keeps it */
+	neigh_add_drops(1, "eth0", SW_AF_INET, "fail_fast", 8);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 8);
+	assert_int_equal(neigh_drops_collect(), 0);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 8);
+	/* another interface and family is its own series */
+	neigh_add_drops(1, "eth1", SW_AF_INET6, "fail_fast", 2);
+	assert_int_equal(neigh_drops_collect(), 0);
+	assert_true(metric_value(f, LABELS("eth1", "ipv6", "fail_fast")) == 2);
+	assert_true(metric_value(f, LABELS("eth0", "ipv4", "fail_fast")) == 8);
+	assert_int_equal(metric_family_series(f), 2);
+	neigh_drops_bind(NULL, false);
+	metrics_free(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_state_names),
 	    cmocka_unit_test(test_drop_reason_names),
 	    cmocka_unit_test(test_socket_holdings_window),
 	    cmocka_unit_test(test_stale_holding_not_reported),
 	    cmocka_unit_test(test_sip_held_sum),
 	    cmocka_unit_test(test_ratelimit),
-	    cmocka_unit_test(test_hz_calibration),
 	    cmocka_unit_test(test_since_window),
+	    cmocka_unit_test(test_add_drops_any_order),
 	};
 
 	return cmocka_run_group_tests_name("neigh", tests, NULL, NULL);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* TCP concern helpers: label values, HZ discovery, detection-time arithmetic, endpoints. */
+/* TCP concern helpers: label values, detection-time arithmetic, endpoints (HZ: test_kfacts.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,27 +21,8 @@ static void test_cause_names(void **state)
 	assert_string_equal(tcp_error_name(EHOSTUNREACH), "ehostunreach");
 	assert_string_equal(tcp_error_name(ENETUNREACH), "enetunreach");
 	assert_string_equal(tcp_error_name(0), "other");
-}
-
-static void test_hz_from_config(void **state)
-{
-	assert_int_equal(tcp_hz_from_config_line("CONFIG_HZ=250\n"), 250);
-	assert_int_equal(tcp_hz_from_config_line("CONFIG_HZ=1000"), 1000);
-	assert_int_equal(tcp_hz_from_config_line("CONFIG_HZ_250=y\n"), 0);
-	assert_int_equal(tcp_hz_from_config_line("# CONFIG_HZ_100 is not set\n"), 0);
-	assert_int_equal(tcp_hz_from_config_line("CONFIG_HZ=\n"), 0);
-	assert_int_equal(tcp_hz_from_config_line("CONFIG_HZ=25x\n"), 0);
-}
-
-static void test_hz_from_samples(void **state)
-{
-	assert_int_equal(tcp_hz_from_samples(500, 2000000000ull), 250);
-	assert_int_equal(tcp_hz_from_samples(501, 2000000000ull), 250); /* a tick of jitter */
-	assert_int_equal(tcp_hz_from_samples(3000, 3000000000ull), 1000);
-	assert_int_equal(tcp_hz_from_samples(300, 3000000000ull), 100);
-	assert_int_equal(tcp_hz_from_samples(600, 2000000000ull), 300);
-	assert_int_equal(tcp_hz_from_samples(250, 900000000ull), 0);  /* too short to tell */
-	assert_int_equal(tcp_hz_from_samples(700, 2000000000ull), 0); /* no Kconfig HZ */
+	/* Named elsewhere (refresh), but not an error a TCP timeout leaves: kept out of the set. */
+	assert_string_equal(tcp_error_name(EPERM), "other");
 }
 
 static void test_detection_seconds(void **state)
@@ -75,8 +56,8 @@ static void test_format_endpoint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cause_names),	    cmocka_unit_test(test_hz_from_config),
-	    cmocka_unit_test(test_hz_from_samples), cmocka_unit_test(test_detection_seconds),
+	    cmocka_unit_test(test_cause_names),
+	    cmocka_unit_test(test_detection_seconds),
 	    cmocka_unit_test(test_format_endpoint),
 	};
 
