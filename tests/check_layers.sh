@@ -19,13 +19,13 @@ INCLUDE_DIR=${INCLUDE_DIR:-$ROOT/include}
 # concern split into several files (neigh_*.c) lists its parts, lowest first.
 LAYERS=(
 	# needs nothing of sipwatch above it (the logger included: incidents reach it as a sink)
-	"leaf: strbuf clock decode log ratelimit mapwalk ifname cgroup sockowner rtnl webconfig config"
+	"leaf: strbuf clock decode log ratelimit mapwalk ifname cgroup sockowner rtnl webconfig config kfacts"
 	# services the agent and the concerns use, knowing nothing of either
 	"infrastructure: metrics process incident http probes probe_catalog hooks status"
 	# the event loop, struct agent and struct concern, skeleton loading, kernel BTF questions
 	"core: agent"
 	# one per BPF object (and the helpers only concerns use: peers)
-	"concerns>: neigh sendq drops peers failfast refresh tcp tcp_policy sip"
+	"concerns>: neigh_priv neigh neigh_holdings neigh_incidents sendq_priv sendq sendq_sockets sendq_stalls drops peers failfast refresh tcp tcp_policy sip"
 	# what wires everything: the concern list, the HTTP routes, the flag parser, doctor, main
 	"top: concerns routes options doctor doctor_facts main"
 )
@@ -161,8 +161,8 @@ self_test() {
 		'include cycle among: .*(clock ifname|ifname clock)' \
 		"printf '#include \"ifname.h\"\n' >>clock.h"
 	expect "a file in no layer fails" 1 \
-		'add agent/kfacts.c to a layer in tests/check_layers.sh' \
-		"printf '#include \"log.h\"\n' >kfacts.c"
+		'add agent/selftest_orphan.c to a layer in tests/check_layers.sh' \
+		"printf '#include \"log.h\"\n' >selftest_orphan.c"
 	expect "an include that names no file fails" 1 \
 		'agent/log.c includes "nosuch.h", which is neither in agent/ nor include/' \
 		"printf '#include \"nosuch.h\"\n' >>log.c"
