@@ -14,7 +14,7 @@
 
 #include "http.h"
 #include "metrics.h"
-#include "options.h"
+#include "config.h"
 #include "sipwatch.h"
 
 struct agent {

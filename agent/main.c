@@ -12,6 +12,7 @@
 #include "doctor.h"
 #include "http.h"
 #include "log.h"
+#include "options.h"
 #include "probes.h"
 
 static int start_concerns(struct agent *ag)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "log.h"
 #include "options.h"
 #include "probe_catalog.h"
 #include "refresh.h"
