@@ -103,7 +103,7 @@ static int parse_number(const struct option_def *o, void *dst, const char *v, ch
 		return -1;
 	}
 	if (o->pow2 && (n & (n - 1))) {
-		snprintf(err, errlen, "must be a power of two, got \"%s\"", v);
+		snprintf(err, errlen, "must be a power of two (%s), got \"%s\"", o->pow2, v);
 		return -1;
 	}
 	*(uint32_t *)dst = (uint32_t)n;
@@ -548,7 +548,7 @@ const struct option_def option_table[] = {
      FIELD(neigh_events_ring_kib),
      .min = 64,
      .max = 65536,
-     .pow2 = true},
+     .pow2 = "a BPF ring buffer's size"},
     {.name = "neigh.fail-fast",
      .def = "false",
      .help = "Refuse SIP packets to peers whose current next hop the kernel found FAILED, instead "

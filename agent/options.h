@@ -54,7 +54,7 @@ struct option_def {
 	const char *note;   /* appended to the range in the error message */
 	uint64_t min, max;  /* OPT_NUMBER, OPT_REAL (max); OPT_DURATION in ns (max exclusive) */
 	bool zero_off;	    /* OPT_NUMBER: 0 is also allowed (and means off) */
-	bool pow2;	    /* OPT_NUMBER: must be a power of two */
+	const char *pow2;   /* OPT_NUMBER: must be a power of two, for this reason */
 	uint64_t scale_ns;  /* OPT_DURATION: the field holds units of this many ns */
 	const struct config_enum *enum_names; /* OPT_ENUM */
 	const struct option_part *parts;      /* OPT_NUMBERS */
