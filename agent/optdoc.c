@@ -92,6 +92,7 @@ void optdoc_man(FILE *out)
 	for (size_t i = 0; i < option_count; i++) {
 		const struct option_def *o = &option_table[i];
 		const char *def;
+		char values[160];
 		bool code;
 
 		fputs(".TP\n\\fB", out);
@@ -109,8 +110,14 @@ void optdoc_man(FILE *out)
 			fputc(' ', out);
 			troff_text(out, o->doc, false);
 		}
+		option_values(o, values, sizeof(values));
+		if (*values) {
+			fputs("\n.br\n", out);
+			troff_text(out, values, false);
+			fputc('.', out);
+		}
 		def = default_words(o, &code);
-		fputs("\nDefault: ", out);
+		fputs("\n.br\nDefault: ", out);
 		troff_text(out, def, code);
 		fputs(".\n", out);
 	}
@@ -164,6 +171,7 @@ void optdoc_readme_rows(FILE *out)
 	for (size_t i = 0; i < option_count; i++) {
 		const struct option_def *o = &option_table[i];
 		const char *def;
+		char values[160];
 		bool code;
 
 		fprintf(out, "| `--%s%s%s` | ", o->name, o->metavar ? "=" : "",
@@ -176,6 +184,12 @@ void optdoc_readme_rows(FILE *out)
 		if (o->doc) {
 			fputc(' ', out);
 			markdown_cell(out, o->doc);
+		}
+		option_values(o, values, sizeof(values));
+		if (*values) {
+			fputc(' ', out);
+			markdown_cell(out, values);
+			fputc('.', out);
 		}
 		fputs(" |\n", out);
 	}

@@ -215,6 +215,54 @@ static int parse_duration(const struct option_def *o, void *dst, const char *v, 
 	return -1;
 }
 
+void option_values(const struct option_def *o, char *buf, size_t len)
+{
+	char lo[32], hi[32];
+
+	buf[0] = '\0';
+	switch (o->type) {
+	case OPT_NUMBER:
+		snprintf(buf, len, "%s %llu-%llu%s%s", o->unit ? o->unit : "A whole number",
+			 (unsigned long long)o->min, (unsigned long long)o->max,
+			 o->zero_off ? ", or 0 (off)" : "", o->pow2 ? ", a power of two" : "");
+		break;
+	case OPT_REAL:
+		snprintf(buf, len, "More than 0, at most %llu", (unsigned long long)o->max);
+		break;
+	case OPT_DURATION:
+		format_duration(hi, sizeof(hi), o->max);
+		if (o->min) {
+			format_duration(lo, sizeof(lo), o->min);
+			snprintf(buf, len,
+				 "A duration (units us, ms, s, m, h), at least %s, under %s", lo,
+				 hi);
+		} else {
+			snprintf(buf, len, "A duration (units us, ms, s, m, h) under %s", hi);
+		}
+		break;
+	case OPT_NUMBERS: {
+		size_t used = (size_t)snprintf(buf, len, "%s:", o->metavar);
+
+		for (size_t i = 0; i < o->nr_parts && used < len; i++)
+			used +=
+			    (size_t)snprintf(buf + used, len - used, "%s %s %u-%u", i ? "," : "",
+					     o->parts[i].unit, o->parts[i].min, o->parts[i].max);
+		break;
+	}
+	case OPT_PORTS:
+		snprintf(buf, len, "At most %zu ports 1-65535, none twice",
+			 o->size / sizeof(uint16_t));
+		break;
+	case OPT_NAMES:
+		snprintf(buf, len, "No %s name twice", o->unit);
+		break;
+	default:
+		break;
+	}
+	if (buf[0] >= 'a' && buf[0] <= 'z')
+		buf[0] = (char)(buf[0] - 'a' + 'A');
+}
+
 /* "a, b, c or d": the names of an enum flag, for its error message and the docs. */
 static void enum_list(char *buf, size_t len, const struct config_enum *names, const char *quote)
 {
@@ -422,7 +470,6 @@ const struct option_def option_table[] = {
      .metavar = "PORT[,PORT...]",
      .def = "5060,5061",
      .help = "SIP signalling ports (local or remote) whose traffic and sockets are watched.",
-     .doc = "At most 8; a port listed twice exits 2.",
      .type = OPT_PORTS,
      FIELD(sip_ports),
      .count_field = offsetof(struct config, nr_sip_ports)},
@@ -562,8 +609,7 @@ const struct option_def option_table[] = {
      .def = "",
      .help = "Enforce TCP keepalive (seconds, seconds, probes) on SIP TCP connections in the "
 	     "agent's namespace (opt-in; off by default).",
-     .doc = "SO_KEEPALIVE with TCP_KEEPIDLE and TCP_KEEPINTVL (seconds, 1-32767) and TCP_KEEPCNT "
-	    "(1-127).",
+     .doc = "SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.",
      .def_doc = "off",
      .type = OPT_NUMBERS,
      FIELD(tcp_keepalive),

@@ -76,5 +76,11 @@ enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };
  */
 enum options_result options_parse(struct config *cfg, int argc, char **argv);
 void options_usage(FILE *out);
+/*
+ * The values flag @o accepts beyond what its help says, from its type and bounds ("a whole number
+ * 16-1000000", "a duration at least 1s and under 24h"), for the man page and the README; "" when
+ * the type says nothing more (a switch, a string, an enum whose names the help lists).
+ */
+void option_values(const struct option_def *o, char *buf, size_t len);
 
 #endif
