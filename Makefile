@@ -183,9 +183,9 @@ lint:
 		--inline-suppr -Iinclude -Iagent -D__linux__ agent $(wildcard tests/tools)
 
 # The man page and the README's flag table, printed from the option table (agent/options.c) by
-# docs/gen_docs.c; both are committed, and tests/unit/test_options.c fails when they are stale.
+# tools/gen_docs.c; both are committed, and tests/unit/test_options.c fails when they are stale.
 .PHONY: docs
-$(BUILD)/gen_docs: docs/gen_docs.c $(LIB_OBJS)
+$(BUILD)/gen_docs: tools/gen_docs.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) -Iagent $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
 docs: $(BUILD)/gen_docs

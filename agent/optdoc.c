@@ -149,9 +149,8 @@ void optdoc_man(FILE *out)
 	    ".SH SEE ALSO\n"
 	    ".BR systemctl (1),\n"
 	    ".BR systemd.exec (5).\n"
-	    "The README (/usr/share/doc/sipwatch/README.md.gz in the Debian package) explains "
-	    "every "
-	    "metric and alert.\n",
+	    "The README and the documents beside it (/usr/share/doc/sipwatch/ in the Debian "
+	    "package) explain every metric and alert.\n",
 	    out);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The option table (agent/options.c) as documents: the man page docs/sipwatch.8 and the rows of
- * the README's flag table. `make docs` writes both with docs/gen_docs.c; tests/unit/test_options.c
+ * the README's flag table. `make docs` writes both with tools/gen_docs.c; tests/unit/test_options.c
  * fails when the committed files differ from what these print now.
  */
 #ifndef SIPWATCH_OPTDOC_H
