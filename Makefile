@@ -6,6 +6,7 @@
 #   make test-kernels  the bpf + integration tests in QEMU guests on Debian's 6.1 and 6.12 kernels
 #   make lint       clang-format check + cppcheck
 #   make install    PREFIX/DESTDIR honoured
+#   make docs       docs/sipwatch.8 and the README's flag table from the option table
 #   make deb        Debian package $(BUILD)/deb/sipwatch_<version>_<arch>.deb (debian/, dpkg-buildpackage)
 #   make version    print the version `sipwatch --version` and the package carry
 #   make clean      remove $(BUILD)/ (the tree is left as checked out)
@@ -59,9 +60,9 @@ BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 # make bench: BPF baselines and measuring programs of tests/bench/ (not built by make all).
 BENCH_BPF  := $(patsubst tests/bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard tests/bench/*.bpf.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c)))
-TOOL_SRCS  := $(wildcard tests/tools/*.c)
+TOOL_SRCS  := $(wildcard tests/tools/*.c docs/*.c)
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
-LINT_SRCS  := $(wildcard agent/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/bpf/*.[ch] tests/tools/*.c)
+LINT_SRCS  := $(wildcard agent/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/bpf/*.[ch] tests/tools/*.c docs/*.c)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps run test test-asan soak test-kernels unit bpftests bench lint install deb version clean tools
@@ -193,6 +194,17 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr -Iinclude -Iagent -D__linux__ agent $(wildcard tests/tools)
 
+# The man page and the README's flag table, printed from the option table (agent/options.c) by
+# docs/gen_docs.c; both are committed, and tests/unit/test_options.c fails when they are stale.
+.PHONY: docs
+$(BUILD)/gen_docs: docs/gen_docs.c $(LIB_OBJS)
+	$(CC) $(CFLAGS) -Iagent $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
+docs: $(BUILD)/gen_docs
+	./$(BUILD)/gen_docs man > docs/sipwatch.8.tmp
+	mv docs/sipwatch.8.tmp docs/sipwatch.8
+	./$(BUILD)/gen_docs readme README.md
+
 install: $(BUILD)/sipwatch
 	install -D -m 0755 $(BUILD)/sipwatch $(DESTDIR)$(PREFIX)/sbin/sipwatch
 	install -d $(DESTDIR)/lib/systemd/system
@@ -202,6 +214,7 @@ install: $(BUILD)/sipwatch
 	install -D -m 0644 agent/sipwatch.default $(DESTDIR)/etc/default/sipwatch
 	install -d $(DESTDIR)$(PREFIX)/share/sipwatch/dashboards
 	install -m 0644 dashboards/* $(DESTDIR)$(PREFIX)/share/sipwatch/dashboards/
+	install -D -m 0644 docs/sipwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/sipwatch.8
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree under $(DEB_DIR) (the
 # checkout stays clean, so `git describe --dirty` and VERSION do not change under the build).

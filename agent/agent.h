@@ -18,7 +18,7 @@
 
 #include "http.h"
 #include "metrics.h"
-#include "options.h"
+#include "config.h"
 #include "sipwatch.h"
 
 /* The most concerns one agent runs (agent/concerns.c lists fewer). */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* `sipwatch doctor`: the rules, the report and the subcommand. Facts: agent/doctor_facts.c. */
 #include "doctor.h"
+#include "log.h"
+#include "options.h"
 
 #include <stdarg.h>
 #include <stdio.h>

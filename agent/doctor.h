@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "options.h"
+#include "config.h"
 #include "strbuf.h"
 
 #define DOCTOR_MAX_IFACES   32

@@ -40,28 +40,6 @@ const char *log_level_name(enum log_level level)
 	return level_names[level];
 }
 
-int log_level_parse(const char *s, enum log_level *out)
-{
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (!strcmp(s, level_names[i])) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-int log_format_parse(const char *s, enum log_format *out)
-{
-	if (!strcmp(s, "logfmt"))
-		*out = LOG_FORMAT_LOGFMT;
-	else if (!strcmp(s, "json"))
-		*out = LOG_FORMAT_JSON;
-	else
-		return -1;
-	return 0;
-}
-
 /*
  * logfmt quotes a value that is empty or holds a space, quote, '=', control character or a byte
  * that is not UTF-8 (which the quoted form writes as \xNN, like every other output).

@@ -32,8 +32,6 @@ struct log_line {
 void log_setup(enum log_level level, enum log_format format);
 bool log_enabled(enum log_level level);
 const char *log_level_name(enum log_level level);
-int log_level_parse(const char *s, enum log_level *out);
-int log_format_parse(const char *s, enum log_format *out);
 
 /* Returns false (and the line must not be used) when @level is below the configured level. */
 bool log_begin(struct log_line *l, enum log_level level, const char *msg);

@@ -12,6 +12,7 @@
 #include "doctor.h"
 #include "incident.h"
 #include "log.h"
+#include "options.h"
 #include "probes.h"
 #include "routes.h"
 

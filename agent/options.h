@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Command-line options, declared once in a table (name, value name, default, help, parser) so that
- * --help, the README's flag table and the parser cannot disagree. A bad flag or value is one
- * error line naming the flag and exit status 2.
+ * Command-line options: one table (agent/options.c) in which every flag declares its type, its
+ * bounds or names, its default, its help and the struct config field it fills; a few typed parsers
+ * do the work (xdp-tools' lib/util/params is the model). --help, the man page docs/sipwatch.8 and
+ * the README's flag table are all printed from that table (agent/optdoc.c), so none of them can
+ * disagree with the parser. A bad flag or value is one error line naming the flag and exit
+ * status 2. The parser sits at the top of the agent's layers; everything below reads struct config
+ * (agent/config.h).
  */
 #ifndef SIPWATCH_OPTIONS_H
 #define SIPWATCH_OPTIONS_H
@@ -12,47 +16,53 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "log.h"
-#include "sipwatch.h"
+#include "config.h"
 
-struct config {
-	char listen_address[256];
-	char telemetry_path[256];
-	uint16_t sip_ports[SIPWATCH_MAX_SIP_PORTS];
-	int nr_sip_ports;
-	enum log_level log_level;
-	enum log_format log_format;
-	bool netns_all;
-	bool bpf_stats;
-	char probe_disable[512];     /* comma-separated probe names not to attach */
-	uint64_t stall_threshold_ns; /* --stall.threshold: a send call this slow is a stall */
-	int stall_hook;		     /* --stall.hook: enum sendq_rung (include/sendq_abi.h) */
-	unsigned int neigh_incident_interval; /* seconds between identical neigh incident lines */
-	int neigh_refresh;		      /* enum refresh_mode (agent/refresh.h) */
-	uint64_t neigh_refresh_window_ms;     /* a SIP peer active this recently is a candidate */
-	double neigh_refresh_rate;	      /* refresh requests per second, at most */
-	bool neigh_failfast;
-	uint32_t neigh_events_ring_kib; /* ring buffer for neighbour incidents, KiB (power of 2) */
-	/* --tcp.keepalive: enforced on SIP TCP connections; idle 0 = no policy */
-	unsigned tcp_keepalive_idle, tcp_keepalive_intvl, tcp_keepalive_probes; /* s, s, count */
-	unsigned tcp_user_timeout_ms; /* --tcp.user-timeout; 0 = no policy */
-	bool tcp_policy_all_netns;    /* --tcp.policy-all-netns: the policy in every namespace */
-	char ifaces[256];	      /* --ifaces: comma-separated; empty = every up non-loopback */
-	int xdp_mode;		      /* enum sip_xdp_mode (agent/sip.h) */
-	uint32_t peers_max;	      /* --peers.max: size of the kernel's SIP peer table */
-	uint64_t peers_idle_timeout_ms; /* --peers.idle-timeout: peers idle this long are dropped */
-	uint32_t metrics_peer_series;	/* --metrics.peer-series: cap on per-peer series */
+enum option_type {
+	OPT_BOOL,     /* bool: bare flag, =true or =false */
+	OPT_STRING,   /* char[]: any text that fits */
+	OPT_ADDRESS,  /* char[]: [HOST]:PORT, PORT 1-65535 */
+	OPT_NUMBER,   /* uint32_t: decimal digits, min-max (0 too with zero_off), power of two */
+	OPT_NUMBERS,  /* uint32_t[]: exactly as many comma-separated numbers as parts; "" = zeros */
+	OPT_REAL,     /* double: more than 0, at most max */
+	OPT_DURATION, /* uint64_t: number + unit (us, ms, s, m, h), kept in ns or ms */
+	OPT_ENUM,     /* int: a name of enum_names */
+	OPT_PORTS,    /* uint16_t[] + int count: comma-separated ports 1-65535, none twice */
+	OPT_NAMES,    /* char[]: comma-separated names, none twice, each known() if set */
 };
 
-/* --tcp.user-timeout below this (but not 0) is refused: see parse_tcp_user_timeout(). */
-#define TCP_USER_TIMEOUT_MIN_MS 10000u
+/* One part of an OPT_NUMBERS value, e.g. the COUNT of IDLE,INTERVAL,COUNT. */
+struct option_part {
+	const char *unit; /* "seconds", "probes": for the error message */
+	uint32_t min, max;
+};
 
 struct option_def {
 	const char *name;    /* without the leading "--" */
 	const char *metavar; /* NULL for a boolean flag */
 	const char *def;     /* default, as it would be typed */
-	const char *help;
-	int (*parse)(struct config *cfg, const char *value, char *err, size_t errlen);
+	const char *help;    /* one paragraph for --help */
+	/* More for the man page and the README (`code` spans are marked with backquotes). */
+	const char *doc;
+	const char *def_doc; /* the default in words when the typed one says too little */
+	enum option_type type;
+	size_t field;	    /* offsetof(struct config, ...) */
+	size_t size;	    /* of that field (arrays: the whole array) */
+	size_t count_field; /* OPT_PORTS: offsetof the int count */
+	const char *unit;   /* OPT_NUMBER: "whole seconds"... (default "a whole number"); OPT_REAL:
+			       what is counted; OPT_NAMES: what one name is ("probe") */
+	const char *note;   /* appended to the range in the error message */
+	uint64_t min, max;  /* OPT_NUMBER, OPT_REAL (max); OPT_DURATION in ns (max exclusive) */
+	bool zero_off;	    /* OPT_NUMBER: 0 is also allowed (and means off) */
+	const char *pow2;   /* OPT_NUMBER: must be a power of two, for this reason */
+	uint64_t scale_ns;  /* OPT_DURATION: the field holds units of this many ns */
+	const struct config_enum *enum_names; /* OPT_ENUM */
+	const struct option_part *parts;      /* OPT_NUMBERS */
+	size_t nr_parts;
+	bool (*known)(const char *name); /* OPT_NAMES */
+	const char *unknown_why;	 /* OPT_NAMES: why an unknown name is refused */
+	/* Checks beyond the type, or what the value sets outside struct config. */
+	int (*check)(struct config *cfg, const char *value, char *err, size_t errlen);
 };
 
 extern const struct option_def option_table[];
@@ -66,10 +76,11 @@ enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };
  */
 enum options_result options_parse(struct config *cfg, int argc, char **argv);
 void options_usage(FILE *out);
-bool config_is_sip_port(const struct config *cfg, uint16_t port);
-/* "auto", "fentry", "tracepoint", "syscalls": --stall.hook's values (enum sendq_rung). */
-const char *stall_hook_name(int hook);
-/* Is probe @name listed in --probe.disable? */
-bool config_probe_disabled(const struct config *cfg, const char *name);
+/*
+ * The values flag @o accepts beyond what its help says, from its type and bounds ("a whole number
+ * 16-1000000", "a duration at least 1s and under 24h"), for the man page and the README; "" when
+ * the type says nothing more (a switch, a string, an enum whose names the help lists).
+ */
+void option_values(const struct option_def *o, char *buf, size_t len);
 
 #endif

@@ -113,19 +113,6 @@ bool token_bucket_take(struct token_bucket *tb, uint64_t now)
 	return true;
 }
 
-int refresh_mode_parse(const char *s, enum refresh_mode *out)
-{
-	if (!strcmp(s, "off"))
-		*out = REFRESH_OFF;
-	else if (!strcmp(s, "use"))
-		*out = REFRESH_USE;
-	else if (!strcmp(s, "managed"))
-		*out = REFRESH_MANAGED;
-	else
-		return -1;
-	return 0;
-}
-
 static size_t addr_len(uint8_t family)
 {
 	return family == AF_INET6 ? 16 : 4;
@@ -874,11 +861,8 @@ static int refresh_start(struct agent *ag)
 	agent_watch_fd(ag, mnl_socket_get_fd(nl_requests), on_requests_readable, NULL);
 	probe_report("neigh_refresh", true, NULL);
 	log_msg(LOG_INFO, "neighbour refresh: mode %s, at most %.3g per second, window %llus%s",
-		mode == REFRESH_USE	  ? "use"
-		: mode == REFRESH_MANAGED ? "managed"
-					  : "off",
-		ag->cfg.neigh_refresh_rate, (unsigned long long)(window_ms / 1000),
-		failfast_wanted ? ", fail-fast on" : "");
+		config_enum_name(refresh_mode_names, mode), ag->cfg.neigh_refresh_rate,
+		(unsigned long long)(window_ms / 1000), failfast_wanted ? ", fail-fast on" : "");
 	return 0;
 }
 

@@ -22,10 +22,6 @@
 
 extern const struct concern refresh_concern;
 
-enum refresh_mode { REFRESH_OFF, REFRESH_USE, REFRESH_MANAGED };
-
-int refresh_mode_parse(const char *s, enum refresh_mode *out);
-
 /* A SIP peer was active: its next hop (@family, @addr on @ifindex) is a candidate until @until_ms.
  */
 void refresh_note_candidate(int ifindex, uint8_t family, const uint8_t *nexthop,

@@ -27,17 +27,11 @@ LAYERS=(
 	# one per BPF object (and the helpers only concerns use: peers)
 	"concerns>: neigh_priv neigh neigh_holdings neigh_incidents sendq_priv sendq sendq_sockets sendq_stalls drops peers failfast refresh tcp tcp_policy sip"
 	# what wires everything: the concern list, the HTTP routes, the flag parser, doctor, main
-	"top: concerns routes options doctor doctor_facts main"
-)
-
-# Includes that break the rule today and are fixed by a branch not merged yet: "file header".
-# Reported, not failed. Delete each line when its fix is merged.
-PENDING=(
-	"agent.h options.h" # struct config moves to the leaf agent/config.h (options branch)
+	"top: concerns routes options optdoc doctor doctor_facts main"
 )
 
 check() { # AGENT_DIR
-	local dir=$1 problems=0 files=0 includes=0 pending=0
+	local dir=$1 problems=0 files=0 includes=0
 	local -A layer_of=() index_of=() ordered=()
 	local -a layer_name=()
 	local edges="" i line name mods pos m f base mod hdr t loop
@@ -89,11 +83,6 @@ check() { # AGENT_DIR
 			# the header's own file is reported above when it is in no layer
 			[[ -n ${layer_of[$t]+x} ]] || continue
 			includes=$((includes + 1))
-			if printf '%s\n' "${PENDING[@]}" | grep -qxF "$base $hdr"; then
-				echo "check_layers: pending (fixed by a branch not merged yet): agent/$base includes $hdr"
-				pending=$((pending + 1))
-				continue
-			fi
 			edges+="$mod $t"$'\n'
 			if ((layer_of[$t] > layer_of[$mod])); then
 				problem "agent/$base includes $hdr: $t is in layer ${layer_name[${layer_of[$t]}]}, above ${layer_name[${layer_of[$mod]}]}"
@@ -117,7 +106,6 @@ check() { # AGENT_DIR
 		return 1
 	fi
 	line="check_layers: OK: $files files, $includes includes between modules, one way and no cycle"
-	((pending)) && line+=" ($pending pending)"
 	echo "$line"
 }
 

@@ -21,9 +21,9 @@ packages=(
 	chromium
 	# dashboards/alerts checks (tests/dashboards/check_queries.py reads the rules)
 	python3-yaml
-	# make deb and test_deb.sh: dpkg-buildpackage (dpkg-dev) with debhelper, help2man for the man
-	# page, lintian on the package (no fakeroot: debian/control says Rules-Requires-Root: no)
-	dpkg-dev debhelper help2man lintian
+	# make deb and test_deb.sh: dpkg-buildpackage (dpkg-dev) with debhelper, lintian on the package
+	# (no fakeroot: debian/control says Rules-Requires-Root: no)
+	dpkg-dev debhelper lintian
 	# guest-kernel matrix (tests/kernels): QEMU (TCG) with qboot, a static busybox for the
 	# initramfs, kmod and the decompressors for the kernel images and modules
 	qemu-system-x86 qemu-system-data busybox-static kmod xz-utils zstd

@@ -16,7 +16,7 @@ PKG=sipwatch
 SRC=$TEST_TMP/src
 OURS=0 # 1 once this test has (or may have) installed the package: the exit trap purges it
 
-for tool in dpkg-buildpackage dh lintian help2man systemd-analyze git; do
+for tool in dpkg-buildpackage dh lintian systemd-analyze git; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "FAIL: $tool not installed (tests/deps.sh installs it)"
 		exit 1

@@ -10,9 +10,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "log.h"
+#include "optdoc.h"
 #include "options.h"
 #include "probe_catalog.h"
 #include "refresh.h"
+#include "sendq_abi.h"
+#include "sip.h"
 
 static char errbuf[4096];
 
@@ -346,26 +350,144 @@ static void test_help_lists_every_option(void **state)
 	}
 }
 
-/* The README's flag table is checked against the option table, so the two cannot drift apart. */
-static void test_readme_documents_every_option(void **state)
+/*
+ * Enum flags are matched by name from their tables, whatever the order of the enum: each name
+ * gives its own value, a different case or an empty value is refused.
+ */
+static void test_enum_values_by_name(void **state)
 {
-	FILE *f = fopen("README.md", "r");
-	static char readme[1 << 20];
-	size_t n;
+	static const struct {
+		char *arg;
+		size_t field;
+		int want;
+	} cases[] = {
+	    {"--neigh.refresh=off", offsetof(struct config, neigh_refresh), REFRESH_OFF},
+	    {"--neigh.refresh=use", offsetof(struct config, neigh_refresh), REFRESH_USE},
+	    {"--neigh.refresh=managed", offsetof(struct config, neigh_refresh), REFRESH_MANAGED},
+	    {"--stall.hook=auto", offsetof(struct config, stall_hook), SENDQ_RUNG_AUTO},
+	    {"--stall.hook=fentry", offsetof(struct config, stall_hook), SENDQ_RUNG_FENTRY},
+	    {"--stall.hook=tracepoint", offsetof(struct config, stall_hook), SENDQ_RUNG_TRACEPOINT},
+	    {"--stall.hook=syscalls", offsetof(struct config, stall_hook), SENDQ_RUNG_SYSCALLS},
+	    {"--xdp.mode=auto", offsetof(struct config, xdp_mode), SIP_XDP_AUTO},
+	    {"--xdp.mode=native", offsetof(struct config, xdp_mode), SIP_XDP_NATIVE},
+	    {"--xdp.mode=generic", offsetof(struct config, xdp_mode), SIP_XDP_GENERIC},
+	    {"--xdp.mode=off", offsetof(struct config, xdp_mode), SIP_XDP_OFF},
+	    {"--log.level=warn", offsetof(struct config, log_level), LOG_WARN},
+	    {"--log.level=error", offsetof(struct config, log_level), LOG_ERROR},
+	};
+	struct config cfg;
 
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = {"sipwatch", cases[i].arg};
+
+		assert_int_equal(parse(&cfg, 2, argv), OPTIONS_RUN);
+		assert_int_equal(*(int *)((char *)&cfg + cases[i].field), cases[i].want);
+	}
+	assert_int_equal(PARSE(&cfg, "--neigh.refresh=Use"), OPTIONS_EXIT_USAGE);
+	assert_int_equal(PARSE(&cfg, "--neigh.refresh="), OPTIONS_EXIT_USAGE);
+	/* The names back, for log lines and probe labels. */
+	assert_string_equal(stall_hook_name(SENDQ_RUNG_TRACEPOINT), "tracepoint");
+	assert_string_equal(stall_hook_name(SENDQ_NR_RUNGS), "unknown");
+	assert_string_equal(config_enum_name(refresh_mode_names, REFRESH_MANAGED), "managed");
+}
+
+/* The whole text of @name, read from the top of the tree or from build/ (where the tests run). */
+static char *slurp(const char *name)
+{
+	char path[256], *text = NULL;
+	size_t len = 0, n;
+	char buf[4096];
+	FILE *f = fopen(name, "r"), *mem;
+
+	if (!f) {
+		snprintf(path, sizeof(path), "../%s", name);
+		f = fopen(path, "r");
+	}
 	if (!f)
-		f = fopen("../README.md", "r");
-	assert_non_null(f);
-	n = fread(readme, 1, sizeof(readme) - 1, f);
-	readme[n] = '\0';
+		fail_msg("cannot read %s", name);
+	mem = open_memstream(&text, &len);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
 	fclose(f);
+	fclose(mem);
+	return text;
+}
+
+/* What @print writes, as one string. */
+static char *printed(void (*print)(FILE *))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	print(mem);
+	fclose(mem);
+	return text;
+}
+
+/* The first line where @got and @want differ, for the failure message. */
+static void assert_same_text(const char *got, const char *want, const char *what)
+{
+	int line = 1;
+	size_t i = 0;
+
+	while (got[i] && got[i] == want[i])
+		line += got[i++] == '\n';
+	if (got[i] || want[i])
+		fail_msg(
+		    "%s differs from the option table at line %d (run `make docs`): has \"%.60s\", "
+		    "the table gives \"%.60s\"",
+		    what, line, got + i, want + i);
+}
+
+/* docs/sipwatch.8 is exactly what the option table prints now: no flag, default or text drifts. */
+static void test_man_page_is_generated(void **state)
+{
+	char *file = slurp("docs/sipwatch.8"), *want = printed(optdoc_man);
+
+	assert_same_text(file, want, "docs/sipwatch.8");
+	/* Every flag has its entry (a check of the generator itself, not only of the file). */
+	for (size_t i = 0; i < option_count; i++) {
+		char entry[128] = ".TP\n\\fB\\-\\-";
+		size_t n = strlen(entry);
+
+		for (const char *p = option_table[i].name; *p && n + 3 < sizeof(entry); p++) {
+			if (*p == '-')
+				entry[n++] = '\\';
+			entry[n++] = *p;
+		}
+		entry[n] = '\0';
+		if (!strstr(want, entry))
+			fail_msg("the man page has no entry for --%s", option_table[i].name);
+	}
+	free(file);
+	free(want);
+}
+
+/*
+ * The README's flag table (between its options markers) is what the table prints now, and it has
+ * a row per flag.
+ */
+static void test_readme_table_is_generated(void **state)
+{
+	char *readme = slurp("README.md"), *want = printed(optdoc_readme_rows), *begin, *end;
+
+	begin = strstr(readme, OPTDOC_README_BEGIN);
+	assert_non_null(begin);
+	begin += strlen(OPTDOC_README_BEGIN);
+	end = strstr(begin, OPTDOC_README_END);
+	assert_non_null(end);
+	*end = '\0';
+	assert_same_text(begin, want, "README.md's flag table");
 	for (size_t i = 0; i < option_count; i++) {
 		char row[128];
 
 		snprintf(row, sizeof(row), "| `--%s", option_table[i].name);
-		if (!strstr(readme, row))
+		if (!strstr(begin, row))
 			fail_msg("README.md has no flag-table row for --%s", option_table[i].name);
 	}
+	free(readme);
+	free(want);
 }
 
 int main(void)
@@ -381,7 +503,9 @@ int main(void)
 	    cmocka_unit_test(test_sip_flags),
 	    cmocka_unit_test(test_stall_threshold),
 	    cmocka_unit_test(test_help_lists_every_option),
-	    cmocka_unit_test(test_readme_documents_every_option),
+	    cmocka_unit_test(test_enum_values_by_name),
+	    cmocka_unit_test(test_man_page_is_generated),
+	    cmocka_unit_test(test_readme_table_is_generated),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);

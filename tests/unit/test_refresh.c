@@ -58,20 +58,6 @@ static void test_fractional_rate(void **state)
 	assert_true(token_bucket_take(&tb, 2000));
 }
 
-static void test_mode_parse(void **state)
-{
-	enum refresh_mode m;
-
-	assert_int_equal(refresh_mode_parse("off", &m), 0);
-	assert_int_equal(m, REFRESH_OFF);
-	assert_int_equal(refresh_mode_parse("use", &m), 0);
-	assert_int_equal(m, REFRESH_USE);
-	assert_int_equal(refresh_mode_parse("managed", &m), 0);
-	assert_int_equal(m, REFRESH_MANAGED);
-	assert_int_equal(refresh_mode_parse("Use", &m), -1);
-	assert_int_equal(refresh_mode_parse("", &m), -1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -79,7 +65,6 @@ int main(void)
 	    cmocka_unit_test(test_bucket_never_exceeds_rate_over_time),
 	    cmocka_unit_test(test_bucket_burst_caps_idle_savings),
 	    cmocka_unit_test(test_fractional_rate),
-	    cmocka_unit_test(test_mode_parse),
 	};
 
 	return cmocka_run_group_tests_name("refresh", tests, NULL, NULL);
