@@ -330,11 +330,11 @@ void peers_register_metrics(struct metrics *reg)
 	    "Mean request -> final response time of SIP transactions with this peer (the "
 	    "--metrics.peer-series peers with the most harm).",
 	    LABELS("peer"));
-	peer_regs_f =
-	    metrics_gauge(reg, "sipwatch_sip_peer_registrations",
-			  "SIP registrations from or to this peer now, by state (active, lapsed; the "
-			  "--metrics.peer-series peers with the most harm).",
-			  LABELS("peer", "state"));
+	peer_regs_f = metrics_gauge(
+	    reg, "sipwatch_sip_peer_registrations",
+	    "SIP registrations from or to this peer now, by state (active, lapsed; the "
+	    "--metrics.peer-series peers with the most harm).",
+	    LABELS("peer", "state"));
 }
 
 void peers_reset_registrations(void)

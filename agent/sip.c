@@ -222,7 +222,8 @@ static void register_metrics(struct agent *ag)
 	    LABELS("direction", "transport", "kind"));
 	parses = metrics_counter(
 	    ag->reg, "sipwatch_sip_header_parses_total",
-	    "SIP messages copied to the agent for transaction tracking, by parse result: ok, or why "
+	    "SIP messages copied to the agent for transaction tracking, by parse result: ok, or "
+	    "why "
 	    "the message was not used (truncated, bad_start_line, folded, bad_header, bad_via, "
 	    "bad_cseq, no_call_id, no_from_to).",
 	    LABELS("direction", "result"));

@@ -320,9 +320,9 @@ static enum hdr header_id(const char *p, size_t len)
 		const char *name;
 		enum hdr id;
 	} names[] = {
-	    {"via", H_VIA},	{"v", H_VIA},	   {"cseq", H_CSEQ},	  {"call-id", H_CALL_ID},
-	    {"i", H_CALL_ID},	{"from", H_FROM},  {"f", H_FROM},	  {"to", H_TO},
-	    {"t", H_TO},	{"contact", H_CONTACT}, {"m", H_CONTACT}, {"expires", H_EXPIRES},
+	    {"via", H_VIA},   {"v", H_VIA},	      {"cseq", H_CSEQ}, {"call-id", H_CALL_ID},
+	    {"i", H_CALL_ID}, {"from", H_FROM},	      {"f", H_FROM},	{"to", H_TO},
+	    {"t", H_TO},      {"contact", H_CONTACT}, {"m", H_CONTACT}, {"expires", H_EXPIRES},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

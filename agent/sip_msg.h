@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* Longest line the parser looks at; longer ones make the message "bad_header". */
-#define SIP_MSG_LINE_MAX	1024
+#define SIP_MSG_LINE_MAX     1024
 #define SIP_MSG_CONTACTS_MAX 8
 
 struct sip_str {
@@ -41,10 +41,10 @@ struct sip_msg {
 	struct sip_uri_hdr from, to;
 	/* The first SIP_MSG_CONTACTS_MAX Contact values (a 2xx to REGISTER lists every binding). */
 	struct sip_uri_hdr contacts[SIP_MSG_CONTACTS_MAX];
-	bool contact_star; /* "Contact: *" (remove all bindings) */
-	int nr_contacts;   /* contact values seen, over every Contact line */
-	int64_t expires;	    /* Expires header, -1 when absent */
-	bool body_truncated;	    /* the headers are complete, the body is not all there */
+	bool contact_star;   /* "Contact: *" (remove all bindings) */
+	int nr_contacts;     /* contact values seen, over every Contact line */
+	int64_t expires;     /* Expires header, -1 when absent */
+	bool body_truncated; /* the headers are complete, the body is not all there */
 };
 
 /* Why a message was not usable. The order fixes sip_msg_error_name(). */
@@ -52,10 +52,10 @@ enum sip_msg_error {
 	SIP_MSG_OK = 0,
 	SIP_MSG_TRUNCATED,	/* the copy ended before the blank line after the headers */
 	SIP_MSG_BAD_START_LINE, /* neither "METHOD URI SIP/2.0" nor "SIP/2.0 NNN reason" */
-	SIP_MSG_FOLDED,		/* a header continued on the next line (obsolete, RFC 3261 §7.3.1) */
-	SIP_MSG_BAD_HEADER,	/* a line without a name and colon, a NUL, or a line too long */
-	SIP_MSG_BAD_VIA,	/* no Via, or one without a sent-by */
-	SIP_MSG_BAD_CSEQ,	/* no CSeq, or not "number method" */
+	SIP_MSG_FOLDED,	    /* a header continued on the next line (obsolete, RFC 3261 §7.3.1) */
+	SIP_MSG_BAD_HEADER, /* a line without a name and colon, a NUL, or a line too long */
+	SIP_MSG_BAD_VIA,    /* no Via, or one without a sent-by */
+	SIP_MSG_BAD_CSEQ,   /* no CSeq, or not "number method" */
 	SIP_MSG_NO_CALL_ID,
 	SIP_MSG_NO_FROM_TO, /* From or To missing or without a URI */
 	SIP_MSG_ERROR_MAX,

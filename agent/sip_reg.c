@@ -14,24 +14,30 @@
 #define S_NS		    1000000000ULL
 #define REG_DEFAULT_EXPIRES 3600 /* RFC 3261 §10.2.1.1: what a registrar assumes without one */
 /* A refresh's 2xx may still be in the ring buffer when its expiry passes. */
-#define REG_GRACE_NS	 (2 * S_NS)
-#define REG_LAPSED_KEEP_NS (3600 * S_NS) /* a lapsed registration is forgotten after an hour */
-#define REG_PENDING_KEEP_NS (300 * S_NS) /* a REGISTER whose outcome was never seen */
+#define REG_GRACE_NS	    (2 * S_NS)
+#define REG_LAPSED_KEEP_NS  (3600 * S_NS) /* a lapsed registration is forgotten after an hour */
+#define REG_PENDING_KEEP_NS (300 * S_NS)  /* a REGISTER whose outcome was never seen */
 #define REG_TEXT_MAX	    96
 
 enum reg_state { REG_PENDING, REG_ACTIVE, REG_LAPSED };
-enum reg_attempt { ATTEMPT_NONE, ATTEMPT_PENDING, ATTEMPT_OK, ATTEMPT_REJECTED, ATTEMPT_UNANSWERED };
+enum reg_attempt {
+	ATTEMPT_NONE,
+	ATTEMPT_PENDING,
+	ATTEMPT_OK,
+	ATTEMPT_REJECTED,
+	ATTEMPT_UNANSWERED
+};
 
 struct sip_reg {
 	char aor[REG_TEXT_MAX];
 	char contact[REG_TEXT_MAX];
 	uint64_t aor_hash, contact_hash;
 	struct sip_peer_key peer;
-	uint8_t dir;	   /* of the REGISTER */
-	uint8_t state;	   /* enum reg_state */
-	uint8_t attempt;   /* enum reg_attempt: the last REGISTER's outcome */
-	bool star;	   /* "Contact: *": removes every binding of the AoR */
-	bool deregister;   /* the last REGISTER asked for expires 0 */
+	uint8_t dir;	 /* of the REGISTER */
+	uint8_t state;	 /* enum reg_state */
+	uint8_t attempt; /* enum reg_attempt: the last REGISTER's outcome */
+	bool star;	 /* "Contact: *": removes every binding of the AoR */
+	bool deregister; /* the last REGISTER asked for expires 0 */
 	uint16_t rejected_code;
 	uint64_t seen_ns;    /* last REGISTER or outcome */
 	uint64_t granted_ns; /* last 2xx */
@@ -95,7 +101,8 @@ void sip_reg_register_metrics(struct metrics *reg)
 	    LABELS("direction", "state"));
 	lapsed_f = metrics_counter(
 	    reg, "sipwatch_sip_registrations_lapsed_total",
-	    "SIP registrations that reached their expiry without a successful refresh, by the cause "
+	    "SIP registrations that reached their expiry without a successful refresh, by the "
+	    "cause "
 	    "sipwatch saw: neigh_failed, send_stall, tcp_timeout, rejected, unanswered, silent.",
 	    LABELS("direction", "cause"));
 	evicted_f = metrics_counter(reg, "sipwatch_sip_registrations_evicted_total",

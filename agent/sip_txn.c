@@ -80,28 +80,31 @@ void sip_txn_register_metrics(struct metrics *reg)
 	    "SIP transactions ended, by outcome: the final response's class (1xx..6xx) or timeout "
 	    "(no final response within 64 x T1 = 32 s).",
 	    LABELS("direction", "method", "outcome"));
-	finals_f = metrics_counter(reg, "sipwatch_sip_final_responses_total",
-				   "Final responses to SIP transactions: 408, 480, 486, 487, 503 by "
-				   "code, any other by class (2xx..6xx).",
-				   LABELS("direction", "method", "code"));
+	finals_f =
+	    metrics_counter(reg, "sipwatch_sip_final_responses_total",
+			    "Final responses to SIP transactions: 408, 480, 486, 487, 503 by "
+			    "code, any other by class (2xx..6xx).",
+			    LABELS("direction", "method", "code"));
 	retrans_f = metrics_counter(
 	    reg, "sipwatch_sip_retransmissions_total",
 	    "SIP requests or final responses seen again within their transaction; direction: who "
 	    "sent the copy, method: the request's.",
 	    LABELS("direction", "method"));
-	evicted_f = metrics_counter(reg, "sipwatch_sip_transactions_evicted_total",
-				    "SIP transactions dropped unfinished because the table was full "
-				    "(--sip.transactions-max).",
-				    NO_LABELS);
+	evicted_f =
+	    metrics_counter(reg, "sipwatch_sip_transactions_evicted_total",
+			    "SIP transactions dropped unfinished because the table was full "
+			    "(--sip.transactions-max).",
+			    NO_LABELS);
 	unmatched_f = metrics_counter(
 	    reg, "sipwatch_sip_responses_unmatched_total",
 	    "SIP responses for no transaction sipwatch saw start (its request was not seen, or "
 	    "was evicted, or this response came after 64 x T1).",
 	    LABELS("direction"));
-	in_flight_f = metrics_gauge(reg, "sipwatch_sip_transactions_tracked",
-				    "SIP transactions in the table now (completed ones stay 32 s to "
-				    "recognise retransmissions).",
-				    NO_LABELS);
+	in_flight_f =
+	    metrics_gauge(reg, "sipwatch_sip_transactions_tracked",
+			  "SIP transactions in the table now (completed ones stay 32 s to "
+			  "recognise retransmissions).",
+			  NO_LABELS);
 	metric_set(evicted_f, NO_LABELS, 0);
 	metric_set(in_flight_f, NO_LABELS, 0);
 }
@@ -313,8 +316,9 @@ void sip_txn_tick(uint64_t now_ns)
 }
 
 void sip_txn_peers_hurt_between(uint64_t t0_ns, uint64_t t1_ns,
-				void (*fn)(const struct sip_peer_key *peer, uint32_t retransmissions,
-					   uint32_t unanswered, void *ctx),
+				void (*fn)(const struct sip_peer_key *peer,
+					   uint32_t retransmissions, uint32_t unanswered,
+					   void *ctx),
 				void *ctx)
 {
 	struct {

@@ -18,7 +18,7 @@
 #include "sip_abi.h"
 #include "sip_msg.h"
 
-#define SIP_T1_NS	  500000000ULL /* RFC 3261 T1 */
+#define SIP_T1_NS	500000000ULL /* RFC 3261 T1 */
 #define SIP_TXN_LIFE_NS (64 * SIP_T1_NS)
 #define SIP_TIMER_C_NS	(180ULL * 1000000000ULL) /* an INVITE that got a 1xx */
 
@@ -42,8 +42,9 @@ uint32_t sip_txn_in_flight(void);
 /* A peer's retransmissions and timeouts whose time lies in [@t0_ns, @t1_ns]: for the send_stall
  * incident (which peers a blocked socket hurt). Calls @fn once per peer. Bounded history. */
 void sip_txn_peers_hurt_between(uint64_t t0_ns, uint64_t t1_ns,
-				void (*fn)(const struct sip_peer_key *peer, uint32_t retransmissions,
-					   uint32_t unanswered, void *ctx),
+				void (*fn)(const struct sip_peer_key *peer,
+					   uint32_t retransmissions, uint32_t unanswered,
+					   void *ctx),
 				void *ctx);
 
 #endif

@@ -550,7 +550,8 @@ static void note_timeout(const struct tcp_timeout_event *e)
 
 bool tcp_timed_out_between(uint8_t family, const uint8_t *addr, uint64_t t0_ns, uint64_t t1_ns)
 {
-	uint64_t first = nr_recent_timeouts > RECENT_TIMEOUTS ? nr_recent_timeouts - RECENT_TIMEOUTS : 0;
+	uint64_t first =
+	    nr_recent_timeouts > RECENT_TIMEOUTS ? nr_recent_timeouts - RECENT_TIMEOUTS : 0;
 
 	for (uint64_t i = first; i < nr_recent_timeouts; i++) {
 		uint64_t k = i % RECENT_TIMEOUTS;

@@ -348,9 +348,8 @@ static __always_inline int sip_account(const struct sip_pkt *p, void *data_end,
  * A ring-buffer record for a request or response, everything but the data filled in; NULL for
  * any other kind, when copying is off, or when the ring is full (counted).
  */
-static __always_inline struct sip_msg_event *sip_msg_start(const struct sip_pkt *p,
-							   void *data_end, int kind, int dir,
-							   __u32 ifindex)
+static __always_inline struct sip_msg_event *sip_msg_start(const struct sip_pkt *p, void *data_end,
+							   int kind, int dir, __u32 ifindex)
 {
 	struct sip_msg_event *e;
 
