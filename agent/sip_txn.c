@@ -270,9 +270,9 @@ static void on_response(const struct sip_msg *m, const struct sip_msg_meta *meta
 		return;
 	}
 	finish(t, m, meta);
-	/* Retransmissions of the final response come for up to 64 x T1 after it (Timer G/J). */
-	if (t->expire_ns < meta->ts_ns + SIP_TXN_LIFE_NS)
-		t->expire_ns = meta->ts_ns + SIP_TXN_LIFE_NS;
+	/* Retransmissions of the final response come for up to 64 x T1 after it (Timer G/J);
+	 * Timer C no longer matters. */
+	t->expire_ns = meta->ts_ns + SIP_TXN_LIFE_NS;
 }
 
 void sip_txn_message(const struct sip_msg *m, const struct sip_msg_meta *meta)

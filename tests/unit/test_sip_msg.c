@@ -13,29 +13,29 @@
 #include "sip_abi.h"
 #include "sip_msg.h"
 
-static const char register_req[] =
-    "REGISTER sip:pbx.example.com SIP/2.0\r\n"
-    "Via: SIP/2.0/UDP 10.99.0.2:5062;rport;branch=z9hG4bK-abc.1\r\n"
-    "Via: SIP/2.0/UDP 10.99.0.9;branch=z9hG4bKsecond\r\n"
-    "Max-Forwards: 70\r\n"
-    "From: \"Phone, 201\" <sip:201@pbx.example.com>;tag=f1\r\n"
-    "To: <sip:201@pbx.example.com>\r\n"
-    "Call-ID: c1@10.99.0.2\r\n"
-    "CSeq: 7 REGISTER\r\n"
-    "Contact: <sip:201@10.99.0.2:5062;transport=udp>;expires=60\r\n"
-    "Content-Length: 0\r\n"
-    "\r\n";
+static const char register_req[] = "REGISTER sip:pbx.example.com SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP 10.99.0.2:5062;rport;branch=z9hG4bK-abc.1\r\n"
+				   "Via: SIP/2.0/UDP 10.99.0.9;branch=z9hG4bKsecond\r\n"
+				   "Max-Forwards: 70\r\n"
+				   "From: \"Phone, 201\" <sip:201@pbx.example.com>;tag=f1\r\n"
+				   "To: <sip:201@pbx.example.com>\r\n"
+				   "Call-ID: c1@10.99.0.2\r\n"
+				   "CSeq: 7 REGISTER\r\n"
+				   "Contact: <sip:201@10.99.0.2:5062;transport=udp>;expires=60\r\n"
+				   "Content-Length: 0\r\n"
+				   "\r\n";
 
-static const char ok_compact[] = "SIP/2.0 200 OK\r\n"
-				 "v: SIP/2.0/TCP [fd99::2]:5060 ; branch = z9hG4bKx\r\n"
-				 "f: sip:201@pbx;tag=a\n" /* a bare LF is tolerated */
-				 "t: sip:201@pbx;tag=b\r\n"
-				 "i: id-2\r\n"
-				 "cseq: 8 REGISTER\r\n"
-				 "m: <sip:201@10.99.0.2:5062>;expires=45, <sip:201@10.99.0.7>;expires=30\r\n"
-				 "m: <sip:201@10.99.0.8>\r\n"
-				 "EXPIRES: 120\r\n"
-				 "\r\n";
+static const char ok_compact[] =
+    "SIP/2.0 200 OK\r\n"
+    "v: SIP/2.0/TCP [fd99::2]:5060 ; branch = z9hG4bKx\r\n"
+    "f: sip:201@pbx;tag=a\n" /* a bare LF is tolerated */
+    "t: sip:201@pbx;tag=b\r\n"
+    "i: id-2\r\n"
+    "cseq: 8 REGISTER\r\n"
+    "m: <sip:201@10.99.0.2:5062>;expires=45, <sip:201@10.99.0.7>;expires=30\r\n"
+    "m: <sip:201@10.99.0.8>\r\n"
+    "EXPIRES: 120\r\n"
+    "\r\n";
 
 static enum sip_msg_error parse(const char *s, struct sip_msg *m)
 {
@@ -91,9 +91,10 @@ static void test_compact_forms_and_contact_list(void **state)
 
 static void test_contact_star_and_methods(void **state)
 {
-	static const char dereg[] = "REGISTER sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
-				    "From: <sip:a@pbx>;tag=1\r\nTo: <sip:a@pbx>\r\nCall-ID: x\r\n"
-				    "CSeq: 3 REGISTER\r\nContact: *\r\nExpires: 0\r\n\r\n";
+	static const char dereg[] =
+	    "REGISTER sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+	    "From: <sip:a@pbx>;tag=1\r\nTo: <sip:a@pbx>\r\nCall-ID: x\r\n"
+	    "CSeq: 3 REGISTER\r\nContact: *\r\nExpires: 0\r\n\r\n";
 	struct sip_msg m;
 
 	assert_int_equal(parse(dereg, &m), SIP_MSG_OK);
@@ -210,8 +211,8 @@ static void test_every_truncation(void **state)
 
 static void test_body_truncated_and_leading_crlf(void **state)
 {
-	static const char invite[] = "\r\n\r\nINVITE sip:b@pbx SIP/2.0\r\n" HDRS
-				     "Content-Length: 300\r\n\r\nv=0\r\no=";
+	static const char invite[] =
+	    "\r\n\r\nINVITE sip:b@pbx SIP/2.0\r\n" HDRS "Content-Length: 300\r\n\r\nv=0\r\no=";
 	struct sip_msg m;
 
 	assert_int_equal(sip_msg_parse(invite, strlen(invite), true, &m), SIP_MSG_OK);
