@@ -24,6 +24,19 @@ static uint64_t idle_ns;
 static struct metric_family *peers_by_state, *peer_unreachable_f;
 static struct metric_family *peer_retrans_f, *peer_unanswered_f, *peer_latency_f, *peer_regs_f;
 
+/*
+ * SIP stats of peers not in the table yet: a phone's first REGISTER and its 2xx come before the
+ * next sync adds it (once a second). Kept here until then; a small bounded side table, the oldest
+ * slot reused when full (a peer that never enters the table loses nothing anyone could see).
+ */
+#define PENDING_STATS 256
+static struct {
+	struct sip_peer_key key;
+	struct peer_sip_stats sip;
+	bool used;
+} pending[PENDING_STATS];
+static unsigned pending_next;
+
 static size_t addr_len(uint8_t family)
 {
 	return family == SW_AF_INET6 ? 16 : 4;
@@ -94,6 +107,7 @@ void peers_free(void)
 	index_of = next_index = NULL;
 	nr_peers = nr_next = 0;
 	max_peers = 0;
+	memset(pending, 0, sizeof(pending));
 }
 
 int peers_count(void)
@@ -113,6 +127,33 @@ static uint64_t last_active_ns(const struct sip_peer_value *v)
 	return v->last_rx_ns > v->last_tx_ns ? v->last_rx_ns : v->last_tx_ns;
 }
 
+static void take_pending_stats(const struct sip_peer_key *key, struct peer_sip_stats *out)
+{
+	for (int i = 0; i < PENDING_STATS; i++)
+		if (pending[i].used && !memcmp(&pending[i].key, key, sizeof(*key))) {
+			*out = pending[i].sip;
+			pending[i].used = false;
+			return;
+		}
+}
+
+struct peer_sip_stats *peers_sip_stats(const struct sip_peer_key *key)
+{
+	struct sip_peer *p = peers_find(key);
+	unsigned slot;
+
+	if (p)
+		return &p->sip;
+	for (int i = 0; i < PENDING_STATS; i++)
+		if (pending[i].used && !memcmp(&pending[i].key, key, sizeof(*key)))
+			return &pending[i].sip;
+	slot = pending_next++ % PENDING_STATS;
+	memset(&pending[slot], 0, sizeof(pending[slot]));
+	pending[slot].key = *key;
+	pending[slot].used = true;
+	return &pending[slot].sip;
+}
+
 bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value *v, uint64_t now_ns,
 		    bool verified)
 {
@@ -127,10 +168,12 @@ bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value 
 		return true; /* listed twice by one map walk (it changed underneath): keep one */
 	p = &next_table[nr_next];
 	old = hash_find(index_of, table, key);
-	if (old >= 0)
+	if (old >= 0) {
 		*p = table[old];
-	else
+	} else {
 		memset(p, 0, sizeof(*p));
+		take_pending_stats(key, &p->sip);
+	}
 	p->key = *key;
 	p->v = *v;
 	p->verified = verified;

@@ -90,6 +90,8 @@ const char *peer_address(const struct sip_peer *p, char *buf, size_t len);
  * and the per-peer SIP harm series for the @max_series peers with the most. */
 void peers_register_metrics(struct metrics *reg);
 void peers_collect_metrics(uint32_t max_series);
+/* @key's SIP stats: the peer's, or (not in the table yet) kept until the sync that adds it. */
+struct peer_sip_stats *peers_sip_stats(const struct sip_peer_key *key);
 /* Zero every peer's registration counts (agent/sip_reg.c recounts them each tick). */
 void peers_reset_registrations(void);
 /* {"peers": [...]} with only peers in @state when it is not NULL. */

@@ -147,11 +147,8 @@ static void note_hurt(const struct sip_peer_key *peer, uint64_t ts, bool timeout
 
 static void count_retransmission(const struct sip_txn *t, const struct sip_msg_meta *meta)
 {
-	struct sip_peer *p = peers_find(&t->peer);
-
 	metric_add(retrans_f, LABELS(dir_label(meta->dir), sip_kind_label(t->method)), 1);
-	if (p)
-		p->sip.retransmissions++;
+	peers_sip_stats(&t->peer)->retransmissions++;
 	note_hurt(&t->peer, meta->ts_ns, false);
 }
 
@@ -179,7 +176,7 @@ static void finish(struct sip_txn *t, const struct sip_msg *m, const struct sip_
 	const char *dir = dir_label(t->dir), *method = sip_kind_label(t->method);
 	double secs = meta->ts_ns > t->start_ns ? (double)(meta->ts_ns - t->start_ns) / 1e9 : 0;
 	char outcome[4], code[4];
-	struct sip_peer *p = peers_find(&t->peer);
+	struct peer_sip_stats *p = peers_sip_stats(&t->peer);
 
 	t->final_code = m->status;
 	outcome[0] = (char)('0' + m->status / 100);
@@ -189,12 +186,10 @@ static void finish(struct sip_txn *t, const struct sip_msg *m, const struct sip_
 	metric_observe(duration_f, LABELS(dir, method), secs);
 	metric_add(transactions_f, LABELS(dir, method, outcome), 1);
 	metric_add(finals_f, LABELS(dir, method, code), 1);
-	if (p) {
-		p->sip.transactions++;
-		p->sip.latency_sum_s += secs;
-		p->sip.latency_last_s = secs;
-		p->sip.last_final_code = m->status;
-	}
+	p->transactions++;
+	p->latency_sum_s += secs;
+	p->latency_last_s = secs;
+	p->last_final_code = m->status;
 	if (t->reg_key)
 		sip_reg_final(t->reg_key, m, meta);
 }
@@ -298,13 +293,10 @@ void sip_txn_tick(uint64_t now_ns)
 		if (t->expire_ns > now_ns)
 			continue;
 		if (!t->final_code) {
-			struct sip_peer *p = peers_find(&t->peer);
-
 			metric_add(transactions_f,
 				   LABELS(dir_label(t->dir), sip_kind_label(t->method), "timeout"),
 				   1);
-			if (p)
-				p->sip.unanswered++;
+			peers_sip_stats(&t->peer)->unanswered++;
 			note_hurt(&t->peer, t->start_ns, true);
 			if (t->reg_key)
 				sip_reg_unanswered(t->reg_key, now_ns);
