@@ -437,10 +437,19 @@ static void collect_counters(void)
 					sizeof(uint64_t), set_counter, NULL);
 }
 
+/* The kernel wakes the agent only for a batch of SIP messages (bpf/sip.bpf.c): take what is
+ * waiting before timers run and before a scrape renders. */
+static void drain_sip_msgs(struct agent *ag)
+{
+	if (ag->rb && ag->cfg.sip_transactions_max)
+		ring_buffer__consume(ag->rb);
+}
+
 static int sip_collect(struct agent *ag)
 {
 	if (!skel)
 		return 0;
+	drain_sip_msgs(ag);
 	collect_counters();
 	peers_collect_metrics(ag->cfg.metrics_peer_series);
 	return 0;
@@ -518,6 +527,7 @@ static int sip_tick(struct agent *ag)
 
 	if (!skel)
 		return 0;
+	drain_sip_msgs(ag);
 	sync_peers(now);
 	peers_refresh_routes(now, ROUTE_MAX_AGE_NS, TICK_NS);
 	nr_neigh = 0;
