@@ -45,7 +45,7 @@ struct sip_iface {
 static struct sip_bpf *skel;
 static struct sip_iface ifaces[MAX_IFACES];
 static int nr_ifaces;
-static struct metric_family *requests, *responses, *keepalives, *unparsed, *parses;
+static struct metric_family *requests, *responses, *keepalives, *unparsed, *parses, *suppressed;
 static struct rtnl_neigh *neigh_tab;
 static int nr_neigh;
 static struct agent *agent;
@@ -262,11 +262,12 @@ static int on_sip_msg(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static bool peer_neigh_failed(const struct sip_peer_key *key)
+/* Unreachable now, or at a tick within the window (the entry may be gone by the lapse). */
+static bool peer_neigh_failed(const struct sip_peer_key *key, uint64_t t0_ns, uint64_t t1_ns)
 {
 	const struct sip_peer *p = peers_find(key);
 
-	return p && peer_unreachable(p);
+	return p && (peer_unreachable(p) || (p->unreachable_ns >= t0_ns && p->unreachable_ns));
 }
 
 static bool peer_tcp_timed_out(const struct sip_peer_key *key, uint64_t t0_ns, uint64_t t1_ns)
@@ -357,7 +358,8 @@ static int sip_start(struct agent *ag)
 	if (peers_init(ag->cfg.peers_max, ag->cfg.peers_idle_timeout_ms * 1000000ULL))
 		return -ENOMEM;
 	if (sip_txn_init(ag->cfg.sip_transactions_max) ||
-	    sip_reg_init(ag->cfg.sip_registrations_max, &kernel_causes))
+	    sip_reg_init(ag->cfg.sip_registrations_max, &kernel_causes,
+			 (uint64_t)ag->cfg.neigh_incident_interval * 1000000000ULL))
 		return -ENOMEM;
 	neigh_tab = calloc(MAX_NEIGH_DUMP, sizeof(*neigh_tab));
 	if (!neigh_tab)
@@ -451,6 +453,13 @@ static int sip_collect(struct agent *ag)
 		return 0;
 	drain_sip_msgs(ag);
 	collect_counters();
+	/* The neigh concern registers the family (kind="neigh_failed"); the lapses are its other
+	 * kind. */
+	suppressed =
+	    suppressed ? suppressed : metrics_find(ag->reg, "sipwatch_incidents_suppressed_total");
+	if (suppressed)
+		metric_set(suppressed, LABELS("registration_lapsed"),
+			   (double)sip_reg_incidents_suppressed());
 	peers_collect_metrics(ag->cfg.metrics_peer_series);
 	return 0;
 }
@@ -533,6 +542,7 @@ static int sip_tick(struct agent *ag)
 	nr_neigh = 0;
 	if (!rtnl_neigh_dump(0, neigh_collect_cb, NULL))
 		peers_set_neigh_states(neigh_tab, nr_neigh);
+	peers_note_unreachable(now);
 	peers_for_each(note_refresh_candidate, NULL);
 	sip_txn_tick(now);
 	sip_reg_tick(now);
@@ -546,6 +556,7 @@ static void sip_stop(struct agent *ag)
 	nr_ifaces = 0;
 	sip_bpf__destroy(skel);
 	skel = NULL;
+	suppressed = NULL;
 	peers_free();
 	sip_txn_free();
 	sip_reg_free();

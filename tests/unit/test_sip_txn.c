@@ -25,7 +25,7 @@ static struct metrics *reg;
 static bool fake_neigh_failed, fake_stalled, fake_tcp_timeout;
 static uint64_t stall_t0, stall_t1;
 
-static bool neigh_failed(const struct sip_peer_key *p)
+static bool neigh_failed(const struct sip_peer_key *p, uint64_t t0, uint64_t t1)
 {
 	return fake_neigh_failed;
 }
@@ -65,7 +65,7 @@ static int setup(void **state)
 	sip_txn_register_metrics(reg);
 	sip_reg_register_metrics(reg);
 	assert_int_equal(sip_txn_init(64), 0);
-	assert_int_equal(sip_reg_init(16, &causes), 0);
+	assert_int_equal(sip_reg_init(16, &causes, 60 * S), 0);
 	return 0;
 }
 
