@@ -204,6 +204,41 @@ static void test_bounded_with_evictions_counted(void **state)
 	assert_int_equal(value("sipwatch_sip_transactions_evicted_total", NO_LABELS), 1);
 }
 
+static uint32_t hurt_calls, hurt_retrans, hurt_unanswered;
+
+static void on_hurt(const struct sip_peer_key *peer, uint32_t retrans, uint32_t unanswered,
+		    void *ctx)
+{
+	assert_int_equal(peer->addr[3], 2);
+	hurt_calls++;
+	hurt_retrans += retrans;
+	hurt_unanswered += unanswered;
+}
+
+/* The send_stall join: retransmissions in the window, and transactions started in it that timed
+ * out or are still unanswered; nothing outside it. */
+static void test_peers_hurt_in_a_window(void **state)
+{
+	feed(TX, T0, "OPTIONS sip:201@10.99.0.2 SIP/2.0", "z9hG4bKh1", 1, "OPTIONS", NULL);
+	feed(TX, T0 + S / 2, "OPTIONS sip:201@10.99.0.2 SIP/2.0", "z9hG4bKh1", 1, "OPTIONS", NULL);
+	feed(RX, T0 + S, "INVITE sip:300@pbx SIP/2.0", "z9hG4bKh2", 1, "INVITE", NULL);
+	feed(RX, T0 + 5 * S, "BYE sip:300@pbx SIP/2.0", "z9hG4bKh3", 2, "BYE", NULL);
+	sip_txn_peers_hurt_between(T0, T0 + 2 * S, on_hurt, NULL);
+	assert_int_equal(hurt_calls, 1);
+	assert_int_equal(hurt_retrans, 1);
+	assert_int_equal(hurt_unanswered, 2);
+	/* After Timer B/F the two come from the timeout history instead. */
+	sip_txn_tick(T0 + 34 * S);
+	hurt_calls = hurt_retrans = hurt_unanswered = 0;
+	sip_txn_peers_hurt_between(T0, T0 + 2 * S, on_hurt, NULL);
+	assert_int_equal(hurt_calls, 1);
+	assert_int_equal(hurt_retrans, 1);
+	assert_int_equal(hurt_unanswered, 2);
+	hurt_calls = 0;
+	sip_txn_peers_hurt_between(T0 + 100 * S, T0 + 200 * S, on_hurt, NULL);
+	assert_int_equal(hurt_calls, 0);
+}
+
 #define CONTACT60 "Contact: <sip:201@10.99.0.2:5060>;expires=60\r\n"
 
 /* A phone registers (REGISTER rx, 200 tx) at @ts, granted 60 s. */
@@ -331,6 +366,7 @@ int main(void)
 	    T(test_cancel_is_its_own_transaction),
 	    T(test_pre_rfc3261_branch_matches_on_call_id),
 	    T(test_bounded_with_evictions_counted),
+	    T(test_peers_hurt_in_a_window),
 	    T(test_registration_active_then_silent_lapse),
 	    T(test_lapse_causes),
 	    T(test_first_register_rejected_lapses_but_challenge_does_not),
