@@ -277,14 +277,20 @@ static void test_registration_active_then_silent_lapse(void **state)
 	assert_int_equal(lapsed("silent"), 1);
 }
 
+/* Registered at @at, not refreshed, with the kernel cause @fake set when the expiry passes. */
+static void lapse_with(bool *fake, uint64_t at, unsigned cseq, const char *cause)
+{
+	inbound_register(at, cseq, 200);
+	*fake = true;
+	sip_reg_tick(at + 63 * S);
+	*fake = false;
+	assert_int_equal(lapsed(cause), 1);
+}
+
 static void test_lapse_causes(void **state)
 {
 	/* neigh_failed wins over what SIP saw. */
-	inbound_register(T0, 1, 200);
-	fake_neigh_failed = true;
-	sip_reg_tick(T0 + 63 * S);
-	assert_int_equal(lapsed("neigh_failed"), 1);
-	fake_neigh_failed = false;
+	lapse_with(&fake_neigh_failed, T0, 1, "neigh_failed");
 
 	/* Re-registered; its refresh unanswered while a send stalled: send_stall, and the window
 	 * asked about starts at the refresh. */
@@ -305,12 +311,7 @@ static void test_lapse_causes(void **state)
 	sip_reg_tick(T0 + 263 * S);
 	assert_int_equal(lapsed("unanswered"), 1);
 
-	/* tcp_timeout */
-	inbound_register(T0 + 300 * S, 6, 200);
-	fake_tcp_timeout = true;
-	sip_reg_tick(T0 + 363 * S);
-	assert_int_equal(lapsed("tcp_timeout"), 1);
-	fake_tcp_timeout = false;
+	lapse_with(&fake_tcp_timeout, T0 + 300 * S, 6, "tcp_timeout");
 
 	/* A refresh answered 403: rejected, even with a kernel cause present. */
 	inbound_register(T0 + 400 * S, 7, 200);
