@@ -354,8 +354,9 @@ void sip_reg_tick(uint64_t now_ns)
 		next = sip_table_newer(&table, s);
 		if (r->state == REG_ACTIVE && now_ns >= r->expires_ns + REG_GRACE_NS)
 			lapse(r, lapse_cause(r, now_ns), now_ns);
-		if ((r->state == REG_LAPSED && now_ns - r->seen_ns > REG_LAPSED_KEEP_NS) ||
-		    (r->state == REG_PENDING && now_ns - r->seen_ns > REG_PENDING_KEEP_NS)) {
+		if (now_ns > r->seen_ns &&
+		    ((r->state == REG_LAPSED && now_ns - r->seen_ns > REG_LAPSED_KEEP_NS) ||
+		     (r->state == REG_PENDING && now_ns - r->seen_ns > REG_PENDING_KEEP_NS))) {
 			sip_table_remove(&table, s);
 			continue;
 		}

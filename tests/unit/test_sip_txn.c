@@ -330,6 +330,16 @@ static void test_first_register_rejected_lapses_but_challenge_does_not(void **st
 	assert_int_equal(lapsed("rejected"), 1);
 }
 
+/* A REGISTER stamped after the tick's "now" (taken before the ring was drained) is kept. */
+static void test_register_newer_than_tick_is_kept(void **state)
+{
+	feed(RX, T0 + 10 * S, "REGISTER sip:pbx SIP/2.0", "z9hG4bKn", 1, "REGISTER", CONTACT60);
+	sip_reg_tick(T0 + 9 * S);
+	feed(TX, T0 + 11 * S, "SIP/2.0 200 OK", "z9hG4bKn", 1, "REGISTER", CONTACT60);
+	sip_reg_tick(T0 + 12 * S);
+	assert_int_equal(value("sipwatch_sip_registrations", LABELS("inbound", "active")), 1);
+}
+
 static void test_deregister_ends_without_lapse(void **state)
 {
 	inbound_register(T0, 1, 200);
@@ -371,6 +381,7 @@ int main(void)
 	    T(test_registration_active_then_silent_lapse),
 	    T(test_lapse_causes),
 	    T(test_first_register_rejected_lapses_but_challenge_does_not),
+	    T(test_register_newer_than_tick_is_kept),
 	    T(test_deregister_ends_without_lapse),
 	    T(test_outbound_and_expiry_from_header),
 	};
