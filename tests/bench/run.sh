@@ -307,7 +307,8 @@ bench_sip_agent() {
 	local secs=${SIP_AGENT_SECONDS:-10} on=() off=() cpu hz rate counted dropped answered
 	hz=$(getconf CLK_TCK)
 	kamailio_start
-	wait_for 20 sip_listening || { echo "kamailio did not start" >&2; return 1; }
+	# Kamailio holds the pbx host's port 5060, which send_path binds next: stopped on every path.
+	wait_for 20 sip_listening || { echo "kamailio did not start" >&2; kamailio_stop; return 1; }
 	agent_cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$AGENT_PID"/stat; }
 	load() { # prints "ticks requests_sent"
 		local t0 t1
@@ -343,7 +344,7 @@ print(sent)' "$secs" >"$TEST_TMP/sent"
 		echo "$((t1 - t0)) $(cat "$TEST_TMP/sent")"
 	}
 	for r in $(seq 1 "$ROUNDS"); do
-		agent_start --sip.ports=5060 >/dev/null || return 1
+		agent_start --sip.ports=5060 >/dev/null || { kamailio_stop; return 1; }
 		read -r cpu rate < <(load)
 		on+=("$(python3 -c "print($cpu / $hz / ($secs + 1) * 100)")")
 		# What the load measured must have been the work: every OPTIONS a transaction.
@@ -351,7 +352,7 @@ print(sent)' "$secs" >"$TEST_TMP/sent"
 		dropped=$(metric sipwatch_ringbuf_events_dropped_total)
 		answered=$(metric sipwatch_sip_responses_total 'direction="tx",class="2xx"')
 		agent_stop >/dev/null
-		agent_start --sip.ports=5060 --sip.transactions-max=0 >/dev/null || return 1
+		agent_start --sip.ports=5060 --sip.transactions-max=0 >/dev/null || { kamailio_stop; return 1; }
 		read -r cpu rate < <(load)
 		off+=("$(python3 -c "print($cpu / $hz / ($secs + 1) * 100)")")
 		agent_stop >/dev/null
