@@ -93,4 +93,14 @@ void neigh_add_drops(uint32_t netns_ino, const char *ifname, uint8_t family, con
 void neigh_drops_bind(struct metric_family *f, bool with_netns);
 int neigh_drops_collect(void);
 
+/*
+ * What a later concern adds to each neigh_failed incident line (agent/sip.c: the addresses of
+ * record registered from the peers behind that next hop). The later concern sets it at its start,
+ * so the neighbour concern never calls up; NULL (the default) adds nothing.
+ */
+struct log_line;
+typedef void (*neigh_failed_annotator_fn)(struct log_line *l, int ifindex, uint8_t family,
+					  const uint8_t *addr);
+void neigh_set_failed_annotator(neigh_failed_annotator_fn fn);
+
 #endif

@@ -13,6 +13,13 @@
 #include "neigh_priv.h"
 
 /* "udp:5060 pid=1234 comm=kamailio packets=20 bytes=46080", one per SIP socket, ", "-joined. */
+static neigh_failed_annotator_fn failed_annotator;
+
+void neigh_set_failed_annotator(neigh_failed_annotator_fn fn)
+{
+	failed_annotator = fn;
+}
+
 static void format_sockets(const struct neigh_failed_event *e, char *buf, size_t len)
 {
 	size_t off = 0;
@@ -87,6 +94,8 @@ static void log_failed(const struct neigh_failed_event *e)
 		format_behind(e, behind, sizeof(behind));
 		log_str(&l, "peers_behind", behind);
 	}
+	if (failed_annotator)
+		failed_annotator(&l, e->ifindex, e->family, e->addr);
 	if (held_back)
 		log_uint(&l, "suppressed", held_back);
 	/* No tracepoint call reported it: the sweep found it FAILED (up to a second late). */

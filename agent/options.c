@@ -684,11 +684,31 @@ const struct option_def option_table[] = {
     {.name = "metrics.peer-series",
      .metavar = "N",
      .def = "100",
-     .help = "At most this many per-peer series (sipwatch_sip_peer_unreachable); /peers has them "
-	     "all.",
+     .help = "At most this many per-peer series (sipwatch_sip_peer_unreachable, and the SIP harm "
+	     "series sipwatch_sip_peer_* for the peers with the most harm); /peers has them all.",
      .type = OPT_NUMBER,
      FIELD(metrics_peer_series),
      .max = 10000},
+    {.name = "sip.transactions-max",
+     .metavar = "N",
+     .def = "16384",
+     .help = "SIP transactions tracked at once (each stays 32 s after its request or final "
+	     "response; Timer C, 180 s, for a ringing INVITE); the oldest is evicted and counted "
+	     "(sipwatch_sip_transactions_evicted_total) when full. 0: the kernel copies no SIP "
+	     "message to the agent, no transaction or registration tracking.",
+     .type = OPT_NUMBER,
+     FIELD(sip_transactions_max),
+     .max = 10000000},
+    {.name = "sip.registrations-max",
+     .metavar = "N",
+     .def = "16384",
+     .help = "SIP registrations (address of record + contact) tracked; the least recently "
+	     "refreshed is evicted and counted (sipwatch_sip_registrations_evicted_total) when "
+	     "full.",
+     .type = OPT_NUMBER,
+     FIELD(sip_registrations_max),
+     .min = 16,
+     .max = 10000000},
 };
 const size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 

@@ -59,4 +59,21 @@ int sendq_summarize(const struct sendq_sock_record *recs, size_t nr, const uint1
  */
 int sendq_merge_holding(struct neigh_holding *out, int n, int max, const struct neigh_holding *h);
 
+/* A send call on a SIP socket stalled (incident recorded) at some time within [@t0_ns, @t1_ns]
+ * (CLOCK_MONOTONIC): the SIP registration tracker's send_stall cause. The last 256 stalls. */
+bool sendq_stalled_between(uint64_t t0_ns, uint64_t t1_ns);
+
+/*
+ * What a later concern adds to each send_stall incident line (agent/sip.c: the SIP peers hurt
+ * while the socket was blocked, [@start_ns, @end_ns]). Set by that concern at its start, so
+ * sendq never calls up; NULL (the default) adds nothing.
+ */
+struct log_line;
+typedef void (*sendq_stall_annotator_fn)(struct log_line *l, uint64_t start_ns, uint64_t end_ns);
+void sendq_set_stall_annotator(sendq_stall_annotator_fn fn);
+
+/* A send call on a SIP socket stalled (incident recorded) at some time within [@t0_ns, @t1_ns]
+ * (CLOCK_MONOTONIC): the SIP registration tracker's send_stall cause. The last 256 stalls. */
+bool sendq_stalled_between(uint64_t t0_ns, uint64_t t1_ns);
+
 #endif

@@ -137,6 +137,38 @@ static uint64_t format_holdings(const struct sendq_stall_event *e, char *buf, si
 	return total;
 }
 
+static sendq_stall_annotator_fn stall_annotator;
+
+void sendq_set_stall_annotator(sendq_stall_annotator_fn fn)
+{
+	stall_annotator = fn;
+}
+
+/* Recent stalls by time, for the SIP registration tracker's send_stall cause. */
+#define RECENT_STALLS 256
+static struct {
+	uint64_t start_ns, end_ns;
+} recent_stalls[RECENT_STALLS];
+static uint64_t nr_recent_stalls;
+
+static void note_stall(uint64_t start_ns, uint64_t end_ns)
+{
+	recent_stalls[nr_recent_stalls % RECENT_STALLS].start_ns = start_ns;
+	recent_stalls[nr_recent_stalls % RECENT_STALLS].end_ns = end_ns;
+	nr_recent_stalls++;
+}
+
+bool sendq_stalled_between(uint64_t t0_ns, uint64_t t1_ns)
+{
+	uint64_t first = nr_recent_stalls > RECENT_STALLS ? nr_recent_stalls - RECENT_STALLS : 0;
+
+	for (uint64_t i = first; i < nr_recent_stalls; i++)
+		if (recent_stalls[i % RECENT_STALLS].start_ns <= t1_ns &&
+		    recent_stalls[i % RECENT_STALLS].end_ns >= t0_ns)
+			return true;
+	return false;
+}
+
 int sendq_on_event(void *ctx, void *data, size_t size)
 {
 	const struct sendq_stall_event *e = data;
@@ -166,6 +198,9 @@ int sendq_on_event(void *ctx, void *data, size_t size)
 		log_str(&l, "error", strerror((int)-e->ret));
 	if (sendq_agent && sendq_agent->cfg.netns_all)
 		log_uint(&l, "netns", e->hdr.netns_ino);
+	note_stall(e->start_ns, e->hdr.ts_ns);
+	if (stall_annotator)
+		stall_annotator(&l, e->start_ns, e->hdr.ts_ns);
 	log_end(&l);
 	return 0;
 }

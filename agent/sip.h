@@ -7,13 +7,11 @@
 #define SIPWATCH_AGENT_SIP_H
 
 #include "agent.h"
+#include "log.h"
 
 extern const struct concern sip_concern;
 
 /* --xdp.mode; the order is the option parser's. */
 enum sip_xdp_mode { SIP_XDP_AUTO, SIP_XDP_NATIVE, SIP_XDP_GENERIC, SIP_XDP_OFF };
-
-/* Label value of a classifier result within its family ("invite", "2xx", "crlf_ping", "tls"). */
-const char *sip_kind_label(int kind);
 
 #endif

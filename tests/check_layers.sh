@@ -19,13 +19,13 @@ INCLUDE_DIR=${INCLUDE_DIR:-$ROOT/include}
 # concern split into several files (neigh_*.c) lists its parts, lowest first.
 LAYERS=(
 	# needs nothing of sipwatch above it (the logger included: incidents reach it as a sink)
-	"leaf: strbuf clock decode log ratelimit mapwalk ifname cgroup sockowner rtnl webconfig config kfacts"
+	"leaf: strbuf clock decode log ratelimit mapwalk ifname cgroup sockowner rtnl webconfig config kfacts sip_msg sip_table"
 	# services the agent and the concerns use, knowing nothing of either
 	"infrastructure: metrics process incident http probes probe_catalog hooks status"
 	# the event loop, struct agent and struct concern, skeleton loading, kernel BTF questions
 	"core: agent"
 	# one per BPF object (and the helpers only concerns use: peers)
-	"concerns>: neigh_priv neigh neigh_holdings neigh_incidents sendq_priv sendq sendq_sockets sendq_stalls drops peers failfast refresh tcp tcp_policy sip"
+	"concerns>: neigh_priv neigh neigh_holdings neigh_incidents sendq_priv sendq sendq_sockets sendq_stalls drops peers failfast refresh tcp tcp_policy sip_reg sip_txn sip"
 	# what wires everything: the concern list, the HTTP routes, the flag parser, doctor, main
 	"top: concerns routes options optdoc doctor doctor_facts main"
 )
