@@ -29,10 +29,16 @@ host_add dead1 4
 host_add dead2 5
 host_add trunk 6
 host_add void 7
+host_add dead3 8
+host_add dead4 9
 # The pbx's neighbour entries age fast, so a dead phone is found FAILED within seconds of the
 # PBX's next ping to it.
 in_host pbx sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=2000 \
 	net.ipv4.neigh.eth0.delay_first_probe_time=1
+# One dead peer may park more than Kamailio's whole send buffer (SO_SNDBUF = wmem_default, which a
+# child namespace cannot change) in its unresolved queue: then Kamailio's INVITEs to one dead
+# phone are enough to block its shared UDP socket (the send-stall scenario at the end).
+in_host pbx sysctl -qw net.ipv4.neigh.eth0.unres_qlen_bytes=1048576
 
 KAMAILIO_CFG=$ROOT/tests/integration/kamailio-harm.cfg kamailio_start
 check "kamailio listens on 5060" wait_for 20 sip_listening || exit 1
@@ -54,19 +60,22 @@ users() {
 # SIPp with its statistics CSV in $TEST_TMP/NAME.csv (rewritten every second, and at the end) and
 # its errors in NAME.err; every run is bounded by SIPp's -timeout and by timeout(1).
 sipp_args() { echo -nostdin -trace_stat -stf "$TEST_TMP/$1.csv" -fd 1 -trace_err -error_file "$TEST_TMP/$1.err"; }
+# SIPP_TIMEOUT (seconds) ends a run early, cleanly (SIPp's -timeout: final statistics written).
 # sipp_fg NAME HOST ARGS...: run to the end; SIPp's exit status (0: every call succeeded).
 sipp_fg() {
-	local name=$1 host=$2
+	local name=$1 host=$2 t=${SIPP_TIMEOUT:-90}
 	shift 2
 	# shellcheck disable=SC2046 # sipp_args is a list of words without spaces
-	in_host "$host" timeout 100 sipp "$@" $(sipp_args "$name") -timeout 90s >"$TEST_TMP/$name.out" 2>&1
+	in_host "$host" timeout $((t + 10)) sipp "$@" $(sipp_args "$name") -timeout "${t}s" \
+		>"$TEST_TMP/$name.out" 2>&1
 }
 # sipp_bg NAME HOST ARGS...: in the background, tracked; its PID in $BG_PID.
 sipp_bg() {
-	local name=$1 host=$2
+	local name=$1 host=$2 t=${SIPP_TIMEOUT:-140}
 	shift 2
 	# shellcheck disable=SC2046
-	host_bg "$host" timeout 150 sipp "$@" $(sipp_args "$name") -timeout 140s >"$TEST_TMP/$name.out" 2>&1
+	host_bg "$host" timeout $((t + 10)) sipp "$@" $(sipp_args "$name") -timeout "${t}s" \
+		>"$TEST_TMP/$name.out" 2>&1
 }
 
 # sipp_stat NAME COLUMN: COLUMN (e.g. "SuccessfulCall(C)", cumulative) of the last line of NAME's
@@ -229,24 +238,25 @@ check "tx INVITE mean time within [0.2 s, rx mean]" between "${mean_tx:-0}" 0.2 
 
 # --- Lapses: refreshes answered 403, and phones whose link is cut --------------------------------
 # refused*: registered for 6 s, refreshed after 3 s, refresh answered 403 by Kamailio; the
-# registration runs out 3 s later. dead1/dead2: registered for 8 s from their own hosts, then
-# their links go down; Kamailio's pings to them (every 2 s) find the next hop FAILED.
+# registration runs out 3 s later. dead1/dead2: registered for 12 s from their own hosts, then
+# their links go down; Kamailio's pings to them (every 2 s) find the next hop FAILED within ~8 s.
+# dead3/dead4 die the same way but stay registered (120 s): the stall scenario calls them.
 expires_before=$(kam_stat location_expires)
 sipp_bg refused phone 10.99.0.1:5060 -sf "$SCEN/register_refused.xml" -i 10.99.0.2 -p 5078 \
 	-d 3000 -r 10 -m 2 -inf "$(users refused 6 refused1 refused2)"
 refused_pid=$BG_PID
-for d in dead1 dead2; do
-	check "$d: SIPp registered it" sipp_fg "reg_$d" "$d" 10.99.0.1:5060 -sf "$SCEN/register.xml" \
-		-i "10.99.0.$([ $d = dead1 ] && echo 4 || echo 5)" -p 5060 -m 1 -inf "$(users "$d" 8 "$d")"
+for d in dead1:4:12 dead2:5:12 dead3:8:120 dead4:9:120; do
+	IFS=: read -r name idx exp <<<"$d"
+	check "$name: SIPp registered it" sipp_fg "reg_$name" "$name" 10.99.0.1:5060 \
+		-sf "$SCEN/register.xml" -i "10.99.0.$idx" -p 5060 -m 1 -inf "$(users "$name" "$exp" "$name")"
 done
-in_host dead1 ip link set eth0 down
-in_host dead2 ip link set eth0 down
+for d in dead1 dead2 dead3 dead4; do in_host "$d" ip link set eth0 down; done
 wait "$refused_pid"
 refused_ok=$(sipp_stat refused 'SuccessfulCall(C)')
 echo "SIPp refused refreshes (403 received): $refused_ok"
 check "both refreshes were answered 403 (SIPp)" eq "$refused_ok" 2
 gone() { ! kam_aors | grep -Eq '^(refused1|refused2|dead1|dead2)$'; }
-check "Kamailio expired the refused and dead phones' contacts" wait_for 20 gone
+check "Kamailio expired the refused and dead phones' contacts" wait_for 25 gone
 expired=$(($(kam_stat location_expires) - expires_before))
 echo "Kamailio usrloc contacts expired meanwhile: $expired"
 check "Kamailio counted the 4 expiries (2 refused, 2 dead)" eq "$expired" 4
@@ -267,6 +277,53 @@ check "a registration_lapsed incident says cause=neigh_failed for dead1" \
 check "a registration_lapsed incident says cause=rejected for refused1" \
 	grep -Eq 'incident=registration_lapsed .*refused1@.*cause=rejected|incident=registration_lapsed .*cause=rejected.*refused1@' "$AGENT_LOG"
 
+# --- A blocked PBX socket: Kamailio's INVITEs to a dead phone fill its UDP socket's send buffer ---
+# A SIPp caller on the callee host calls dead3 (registered, link cut) 30 times a second for 3 s;
+# Kamailio relays and retransmits each INVITE to it, the packets park in dead3's unresolved
+# neighbour queue and hold the socket's buffer until the entry fails (3 s), again and again: every
+# Kamailio process blocks in sendto. After 4 s without an answer Kamailio answers the caller 408. Meanwhile 6 phones (victim1..6, one a second) register for 5 s and refresh
+# after 4 s. Whether a refresh's 200 came after its registration ran out is SIPp's own measure:
+# the refresh's response time (rtd) against the 1 s left.
+dead_failed() { in_host pbx ip neigh show 10.99.0.8 dev eth0 | grep -q FAILED; }
+check "dead3's next hop is FAILED in the pbx (the next send parks)" wait_for 20 dead_failed
+reg_retrans_before=$(retrans "$RX" register)
+inv_retrans_before=$(retrans "$RX" invite)
+stall_before=$(m sipwatch_sip_registrations_lapsed_total 'direction="inbound",cause="send_stall"')
+SIPP_TIMEOUT=60 sipp_bg flood callee 10.99.0.1:5060 -sf "$SCEN/uac_unanswered.xml" -s dead3 \
+	-i 10.99.0.3 -p 5082 -r 30 -m 90
+flood_pid=$BG_PID
+# the per-call response times (-trace_rtt) are written to the working directory
+(cd "$TEST_TMP" && sipp_fg victims phone 10.99.0.1:5060 -sf "$SCEN/register_refresh.xml" \
+	-i 10.99.0.2 -p 5080 -d 4000 -r 1 -m 6 -trace_rtt -rtt_freq 1 \
+	-inf "$(users victims 5 victim1 victim2 victim3 victim4 victim5 victim6)")
+echo "victims: $(sipp_stat victims 'SuccessfulCall(C)') refreshed, $(sipp_stat victims 'Retransmissions(C)') retransmissions"
+# lapsed: refreshes answered more than 1 s after they were sent, or never; a 50 ms band either side
+# is within the two clocks' disagreement (SIPp's on the phone, sipwatch's on the PBX)
+read -r lapse_min lapse_max < <(awk -F';' -v failed="$(sipp_stat victims 'FailedCall(C)')" '
+	FNR > 1 && $3 == 1 { n++; if ($2 > 1050) lo++; if ($2 > 950) hi++ }
+	END { print lo + failed, (n || failed ? hi + failed : -1) }' "$TEST_TMP"/register_refresh_*_rtt.csv)
+echo "victims whose refresh came after their registration ran out (SIPp's rtd): $lapse_min..$lapse_max"
+wait "$flood_pid"
+flood_408=$(sipp_stat flood 'SuccessfulCall(C)')
+echo "caller to dead3: $flood_408 calls answered 408 by Kamailio, $(sipp_stat flood 'FailedCall(C)') failed"
+check "the stall held at least one victim's refresh past its expiry (SIPp)" ge "${lapse_min:-0}" 1
+stall_lapses() {
+	local n
+	n=$(($(m sipwatch_sip_registrations_lapsed_total 'direction="inbound",cause="send_stall"') - stall_before))
+	between "$n" "$lapse_min" "$lapse_max"
+}
+check "lapsed send_stall = victims SIPp saw answered too late ($lapse_min..$lapse_max)" wait_for 15 stall_lapses
+check "rx REGISTER retransmissions during the stall = the victims' (SIPp)" \
+	eq "$(($(retrans "$RX" register) - reg_retrans_before))" "$(sipp_stat victims 'Retransmissions(C)')"
+check "rx INVITE retransmissions during the stall = the caller's (SIPp)" \
+	eq "$(($(retrans "$RX" invite) - inv_retrans_before))" "$(sipp_stat flood 'Retransmissions(C)')"
+check "a send_stall incident names the victims' host among the peers hurt" \
+	grep -Eq 'incident=send_stall .*10\.99\.0\.2([^0-9]|$)' "$AGENT_LOG"
+check "a send_stall incident counts registrations lapsed because of it" \
+	grep -Eq 'incident=send_stall .*lapsed[a-z_]*=[1-9]' "$AGENT_LOG"
+eventually "rx INVITE 408s = the 408s SIPp's caller got ($flood_408)" 10 "$flood_408" \
+	m sipwatch_sip_final_responses_total "$RX,method=\"invite\",code=\"408\""
+
 # --- Timeouts (started first) ---------------------------------------------------------------------
 wait "$void_pid"
 void_to=$(sipp_stat void 'FailedMaxUDPRetrans(C)')
@@ -276,6 +333,9 @@ echo "SIPp to the dropped trunk: $void_to timed out, $void_retrans retransmissio
 check "every REGISTER to the dropped trunk timed out in SIPp" eq "$void_to" "$VOID_CALLS"
 check "nft dropped SIPp's requests and retransmissions" eq "$void_dropped" "$((VOID_CALLS + void_retrans))"
 eventually "tx REGISTER timeouts = SIPp's ($void_to)" 40 "$void_to" txn "$TX" register timeout
+# Kamailio's INVITEs to dead3 time out too (sipwatch: 64xT1 after each) — one per 408 it sent.
+eventually "tx INVITE timeouts = the 408s Kamailio sent SIPp's caller ($flood_408)" 40 "$flood_408" \
+	txn "$TX" invite timeout
 check "tx REGISTER retransmissions = SIPp's (trunk and dropped path)" eq "$(retrans "$TX" register)" \
 	"$((void_retrans + $(sipp_stat outreg 'Retransmissions(C)')))"
 
