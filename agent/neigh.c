@@ -25,6 +25,7 @@
 #include "neigh.skel.h"
 #include "probes.h"
 #include "ratelimit.h"
+#include "sip.h"
 
 #define MAX_HOLDS_SNAPSHOT 8192
 #define MAX_SIP_HELD	   64
@@ -527,6 +528,8 @@ static void log_failed(const struct neigh_failed_event *e)
 		format_behind(e, behind, sizeof(behind));
 		log_str(&l, "peers_behind", behind);
 	}
+	/* issue 18: the addresses of record registered from the peers behind this next hop */
+	sip_log_registrations_behind(&l, e->ifindex, e->family, e->addr);
 	if (held_back)
 		log_uint(&l, "suppressed", held_back);
 	/* No tracepoint call reported it: the sweep found it FAILED (up to a second late). */

@@ -466,6 +466,16 @@ static int parse_metrics_peer_series(struct config *cfg, const char *v, char *er
 	return parse_count(&cfg->metrics_peer_series, v, 0, 10000, err, errlen);
 }
 
+static int parse_sip_transactions_max(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_count(&cfg->sip_transactions_max, v, 0, 10000000, err, errlen);
+}
+
+static int parse_sip_registrations_max(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	return parse_count(&cfg->sip_registrations_max, v, 16, 10000000, err, errlen);
+}
+
 const struct option_def option_table[] = {
     {"web.listen-address", "[HOST]:PORT", ":9060",
      "Address on which to expose metrics and the status page.", parse_listen_address},
@@ -566,6 +576,15 @@ const struct option_def option_table[] = {
     {"metrics.peer-series", "N", "100",
      "At most this many per-peer series (sipwatch_sip_peer_unreachable); /peers has them all.",
      parse_metrics_peer_series},
+    {"sip.transactions-max", "N", "16384",
+     "SIP transactions tracked at once (each lives 32 s after its request or final response); "
+     "the oldest is evicted and counted when full. 0: no copies of SIP messages to the agent, "
+     "no transaction or registration tracking.",
+     parse_sip_transactions_max},
+    {"sip.registrations-max", "N", "16384",
+     "SIP registrations (address of record + contact) tracked; the least recently refreshed is "
+     "evicted and counted when full.",
+     parse_sip_registrations_max},
 };
 const size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 

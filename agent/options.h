@@ -42,6 +42,8 @@ struct config {
 	uint32_t peers_max;	      /* --peers.max: size of the kernel's SIP peer table */
 	uint64_t peers_idle_timeout_ms; /* --peers.idle-timeout: peers idle this long are dropped */
 	uint32_t metrics_peer_series;	/* --metrics.peer-series: cap on per-peer series */
+	uint32_t sip_transactions_max;	/* --sip.transactions-max: 0 = no transaction tracking */
+	uint32_t sip_registrations_max; /* --sip.registrations-max */
 };
 
 /* --tcp.user-timeout below this (but not 0) is refused: see parse_tcp_user_timeout(). */

@@ -22,6 +22,20 @@ static int nr_peers, nr_next;
 static int route_cursor; /* round robin: where the last tick's stale pass stopped */
 static uint64_t idle_ns;
 static struct metric_family *peers_by_state, *peer_unreachable_f;
+static struct metric_family *peer_retrans_f, *peer_unanswered_f, *peer_latency_f, *peer_regs_f;
+
+/*
+ * SIP stats of peers not in the table yet: a phone's first REGISTER and its 2xx come before the
+ * next sync adds it (once a second). Kept here until then; a small bounded side table, the oldest
+ * slot reused when full (a peer that never enters the table loses nothing anyone could see).
+ */
+#define PENDING_STATS 256
+static struct {
+	struct sip_peer_key key;
+	struct peer_sip_stats sip;
+	bool used;
+} pending[PENDING_STATS];
+static unsigned pending_next;
 
 static size_t addr_len(uint8_t family)
 {
@@ -93,6 +107,7 @@ void peers_free(void)
 	index_of = next_index = NULL;
 	nr_peers = nr_next = 0;
 	max_peers = 0;
+	memset(pending, 0, sizeof(pending));
 }
 
 int peers_count(void)
@@ -112,6 +127,33 @@ static uint64_t last_active_ns(const struct sip_peer_value *v)
 	return v->last_rx_ns > v->last_tx_ns ? v->last_rx_ns : v->last_tx_ns;
 }
 
+static void take_pending_stats(const struct sip_peer_key *key, struct peer_sip_stats *out)
+{
+	for (int i = 0; i < PENDING_STATS; i++)
+		if (pending[i].used && !memcmp(&pending[i].key, key, sizeof(*key))) {
+			*out = pending[i].sip;
+			pending[i].used = false;
+			return;
+		}
+}
+
+struct peer_sip_stats *peers_sip_stats(const struct sip_peer_key *key)
+{
+	struct sip_peer *p = peers_find(key);
+	unsigned slot;
+
+	if (p)
+		return &p->sip;
+	for (int i = 0; i < PENDING_STATS; i++)
+		if (pending[i].used && !memcmp(&pending[i].key, key, sizeof(*key)))
+			return &pending[i].sip;
+	slot = pending_next++ % PENDING_STATS;
+	memset(&pending[slot], 0, sizeof(pending[slot]));
+	pending[slot].key = *key;
+	pending[slot].used = true;
+	return &pending[slot].sip;
+}
+
 bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value *v, uint64_t now_ns,
 		    bool verified)
 {
@@ -126,10 +168,12 @@ bool peers_sync_add(const struct sip_peer_key *key, const struct sip_peer_value 
 		return true; /* listed twice by one map walk (it changed underneath): keep one */
 	p = &next_table[nr_next];
 	old = hash_find(index_of, table, key);
-	if (old >= 0)
+	if (old >= 0) {
 		*p = table[old];
-	else
+	} else {
 		memset(p, 0, sizeof(*p));
+		take_pending_stats(key, &p->sip);
+	}
 	p->key = *key;
 	p->v = *v;
 	p->verified = verified;
@@ -314,6 +358,83 @@ void peers_register_metrics(struct metrics *reg)
 			  "1 for each SIP peer whose next hop is FAILED or INCOMPLETE now (at most "
 			  "--metrics.peer-series series; /peers lists them all).",
 			  LABELS("peer", "ifname"));
+	peer_retrans_f = metrics_gauge(
+	    reg, "sipwatch_sip_peer_retransmissions",
+	    "SIP requests and final responses seen again in transactions with this peer, since it "
+	    "entered the peer table (only the --metrics.peer-series peers with the most harm).",
+	    LABELS("peer"));
+	peer_unanswered_f = metrics_gauge(
+	    reg, "sipwatch_sip_peer_unanswered_transactions",
+	    "SIP transactions with this peer that got no final response within 64 x T1, since it "
+	    "entered the peer table (the --metrics.peer-series peers with the most harm).",
+	    LABELS("peer"));
+	peer_latency_f = metrics_gauge(
+	    reg, "sipwatch_sip_peer_transaction_latency_seconds",
+	    "Mean request -> final response time of SIP transactions with this peer (the "
+	    "--metrics.peer-series peers with the most harm).",
+	    LABELS("peer"));
+	peer_regs_f = metrics_gauge(
+	    reg, "sipwatch_sip_peer_registrations",
+	    "SIP registrations from or to this peer now, by state (active, lapsed; the "
+	    "--metrics.peer-series peers with the most harm).",
+	    LABELS("peer", "state"));
+}
+
+void peers_reset_registrations(void)
+{
+	for (int i = 0; i < nr_peers; i++) {
+		table[i].sip.registrations = 0;
+		table[i].sip.lapsed = 0;
+	}
+}
+
+/* How much SIP harm a peer shows: what ranks it for the per-peer series. */
+static uint64_t peer_harm(const struct sip_peer *p)
+{
+	return p->sip.unanswered * 4 + p->sip.lapsed * 4 + p->sip.retransmissions;
+}
+
+static int by_harm_desc(const void *a, const void *b)
+{
+	uint64_t ha = peer_harm(*(const struct sip_peer *const *)a),
+		 hb = peer_harm(*(const struct sip_peer *const *)b);
+
+	return ha < hb ? 1 : ha > hb ? -1 : 0;
+}
+
+/* The per-peer SIP series, for the @max_series peers with the most harm (none without any). */
+static void collect_sip_series(uint32_t max_series)
+{
+	const struct sip_peer **worst;
+	uint32_t n = 0;
+
+	metric_family_clear(peer_retrans_f);
+	metric_family_clear(peer_unanswered_f);
+	metric_family_clear(peer_latency_f);
+	metric_family_clear(peer_regs_f);
+	if (!max_series || !nr_peers)
+		return;
+	worst = malloc((size_t)nr_peers * sizeof(*worst));
+	if (!worst)
+		return;
+	for (int i = 0; i < nr_peers; i++)
+		if (peer_harm(&table[i]))
+			worst[n++] = &table[i];
+	qsort(worst, n, sizeof(*worst), by_harm_desc);
+	for (uint32_t i = 0; i < n && i < max_series; i++) {
+		const struct sip_peer *p = worst[i];
+		char addr[INET6_ADDRSTRLEN];
+
+		peer_address(p, addr, sizeof(addr));
+		metric_set(peer_retrans_f, LABELS(addr), (double)p->sip.retransmissions);
+		metric_set(peer_unanswered_f, LABELS(addr), (double)p->sip.unanswered);
+		if (p->sip.transactions)
+			metric_set(peer_latency_f, LABELS(addr),
+				   p->sip.latency_sum_s / (double)p->sip.transactions);
+		metric_set(peer_regs_f, LABELS(addr, "active"), p->sip.registrations);
+		metric_set(peer_regs_f, LABELS(addr, "lapsed"), p->sip.lapsed);
+	}
+	free(worst);
 }
 
 void peers_collect_metrics(uint32_t max_series)
@@ -340,6 +461,7 @@ void peers_collect_metrics(uint32_t max_series)
 	for (size_t k = 0; k < NR_PEER_STATES; k++)
 		metric_set(peers_by_state, LABELS(neigh_state_name(peer_state_nud(k))),
 			   by_state[k]);
+	collect_sip_series(max_series);
 }
 
 static void json_age(struct strbuf *out, const char *name, uint64_t ts, uint64_t now_ns)
@@ -382,9 +504,30 @@ void peers_to_json(struct strbuf *out, const char *state, uint64_t now_ns)
 			      p->verified ? "true" : "false");
 		json_age(out, "last_rx_seconds_ago", p->v.last_rx_ns, now_ns);
 		json_age(out, "last_tx_seconds_ago", p->v.last_tx_ns, now_ns);
-		strbuf_printf(out, ",\"rx_messages\":%llu,\"tx_messages\":%llu}",
+		strbuf_printf(out, ",\"rx_messages\":%llu,\"tx_messages\":%llu",
 			      (unsigned long long)p->v.rx_messages,
 			      (unsigned long long)p->v.tx_messages);
+		strbuf_printf(out,
+			      ",\"registrations\":%u,\"registrations_lapsed\":%u,"
+			      "\"transactions\":%llu,\"retransmissions\":%llu,"
+			      "\"unanswered_transactions\":%llu",
+			      p->sip.registrations, p->sip.lapsed,
+			      (unsigned long long)p->sip.transactions,
+			      (unsigned long long)p->sip.retransmissions,
+			      (unsigned long long)p->sip.unanswered);
+		if (p->sip.last_final_code)
+			strbuf_printf(out, ",\"last_final_code\":%u", p->sip.last_final_code);
+		else
+			strbuf_puts(out, ",\"last_final_code\":null");
+		if (p->sip.transactions)
+			strbuf_printf(out,
+				      ",\"transaction_latency_seconds\":%.6f,"
+				      "\"last_transaction_latency_seconds\":%.6f}",
+				      p->sip.latency_sum_s / (double)p->sip.transactions,
+				      p->sip.latency_last_s);
+		else
+			strbuf_puts(out, ",\"transaction_latency_seconds\":null,"
+					 "\"last_transaction_latency_seconds\":null}");
 	}
 	strbuf_puts(out, "]}");
 }

@@ -17,6 +17,21 @@
 #include "sip_abi.h"
 #include "strbuf.h"
 
+/*
+ * What the SIP transaction and registration trackers (agent/sip_txn.c, sip_reg.c) saw of a peer:
+ * kept across table syncs like the next hop. Counted from when the peer entered the table.
+ */
+struct peer_sip_stats {
+	uint64_t transactions;	  /* completed with a final response, both directions */
+	uint64_t retransmissions; /* requests or final responses seen again, either side */
+	uint64_t unanswered;	  /* transactions that timed out (64 x T1) */
+	double latency_sum_s;	  /* request -> final response, over @transactions */
+	double latency_last_s;
+	uint16_t last_final_code; /* 0: none yet */
+	uint32_t registrations;	  /* active now (recounted every tick) */
+	uint32_t lapsed;	  /* lapsed now, not re-registered */
+};
+
 struct sip_peer {
 	struct sip_peer_key key;
 	struct sip_peer_value v;
@@ -27,6 +42,7 @@ struct sip_peer {
 	uint64_t route_checked_ns; /* CLOCK_MONOTONIC; 0 = never */
 	bool has_neigh;		   /* the next hop has a neighbour entry */
 	uint16_t nud_state;
+	struct peer_sip_stats sip;
 };
 
 typedef void (*peers_fn)(const struct sip_peer *p, void *ctx);
@@ -70,10 +86,14 @@ const char *peer_state_name(const struct sip_peer *p);
 bool peer_unreachable(const struct sip_peer *p);
 const char *peer_address(const struct sip_peer *p, char *buf, size_t len);
 
-/* sipwatch_sip_peers{state} and sipwatch_sip_peer_unreachable{peer,ifname} (at most @max_series).
- */
+/* sipwatch_sip_peers{state} and sipwatch_sip_peer_unreachable{peer,ifname} (at most @max_series),
+ * and the per-peer SIP harm series for the @max_series peers with the most. */
 void peers_register_metrics(struct metrics *reg);
 void peers_collect_metrics(uint32_t max_series);
+/* @key's SIP stats: the peer's, or (not in the table yet) kept until the sync that adds it. */
+struct peer_sip_stats *peers_sip_stats(const struct sip_peer_key *key);
+/* Zero every peer's registration counts (agent/sip_reg.c recounts them each tick). */
+void peers_reset_registrations(void);
 /* {"peers": [...]} with only peers in @state when it is not NULL. */
 void peers_to_json(struct strbuf *out, const char *state, uint64_t now_ns);
 

@@ -22,6 +22,7 @@
 #include "neigh.h"
 #include "probes.h"
 #include "sendq.skel.h"
+#include "sip.h"
 
 #define MAX_SUMMARIES  32 /* proto x SIP port */
 #define MAX_IFACES     64
@@ -253,6 +254,8 @@ static uint64_t format_holdings(const struct sendq_stall_event *e, char *buf, si
 	return total;
 }
 
+static void note_stall(uint64_t start_ns, uint64_t end_ns);
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct sendq_stall_event *e = data;
@@ -282,6 +285,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		log_str(&l, "error", strerror((int)-e->ret));
 	if (agent && agent->cfg.netns_all)
 		log_uint(&l, "netns", e->hdr.netns_ino);
+	note_stall(e->start_ns, e->hdr.ts_ns);
+	sip_log_stall_harm(&l, e->start_ns, e->hdr.ts_ns); /* issue 18: who was hurt */
 	log_end(&l);
 	return 0;
 }
@@ -960,3 +965,29 @@ const struct concern sendq_concern = {
     .tick = sendq_tick,
     .stop = sendq_stop,
 };
+
+/* --- for the SIP registration tracker (issue 18): recent stalls by time --------------------- */
+
+#define RECENT_STALLS 256
+static struct {
+	uint64_t start_ns, end_ns;
+} recent_stalls[RECENT_STALLS];
+static uint64_t nr_recent_stalls;
+
+static void note_stall(uint64_t start_ns, uint64_t end_ns)
+{
+	recent_stalls[nr_recent_stalls % RECENT_STALLS].start_ns = start_ns;
+	recent_stalls[nr_recent_stalls % RECENT_STALLS].end_ns = end_ns;
+	nr_recent_stalls++;
+}
+
+bool sendq_stalled_between(uint64_t t0_ns, uint64_t t1_ns)
+{
+	uint64_t first = nr_recent_stalls > RECENT_STALLS ? nr_recent_stalls - RECENT_STALLS : 0;
+
+	for (uint64_t i = first; i < nr_recent_stalls; i++)
+		if (recent_stalls[i % RECENT_STALLS].start_ns <= t1_ns &&
+		    recent_stalls[i % RECENT_STALLS].end_ns >= t0_ns)
+			return true;
+	return false;
+}

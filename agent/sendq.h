@@ -59,4 +59,8 @@ int sendq_summarize(const struct sendq_sock_record *recs, size_t nr, const uint1
  */
 int sendq_merge_holding(struct neigh_holding *out, int n, int max, const struct neigh_holding *h);
 
+/* A send call on a SIP socket stalled (incident recorded) at some time within [@t0_ns, @t1_ns]
+ * (CLOCK_MONOTONIC): the SIP registration tracker's send_stall cause. The last 256 stalls. */
+bool sendq_stalled_between(uint64_t t0_ns, uint64_t t1_ns);
+
 #endif

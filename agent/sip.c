@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "decode.h"
 #include "hooks.h"
 #include "http.h"
 #include "log.h"
@@ -22,8 +23,13 @@
 #include "probes.h"
 #include "refresh.h"
 #include "rtnl.h"
+#include "sendq.h"
 #include "sip_abi.h"
+#include "sip_msg.h"
+#include "sip_reg.h"
+#include "sip_txn.h"
 #include "sip.skel.h"
+#include "tcp.h"
 
 #define MAX_IFACES	 64
 #define ROUTE_MAX_AGE_NS (30ULL * 1000000000ULL) /* next hops re-checked this often */
@@ -39,7 +45,7 @@ struct sip_iface {
 static struct sip_bpf *skel;
 static struct sip_iface ifaces[MAX_IFACES];
 static int nr_ifaces;
-static struct metric_family *requests, *responses, *keepalives, *unparsed;
+static struct metric_family *requests, *responses, *keepalives, *unparsed, *parses;
 static struct rtnl_neigh *neigh_tab;
 static int nr_neigh;
 static struct agent *agent;
@@ -214,7 +220,132 @@ static void register_metrics(struct agent *ag)
 	    "Datagrams/segments on the SIP ports that do not start a SIP message: tls, "
 	    "tcp_midstream (continuation of a message, or not SIP), udp_not_sip.",
 	    LABELS("direction", "transport", "kind"));
+	parses = metrics_counter(
+	    ag->reg, "sipwatch_sip_header_parses_total",
+	    "SIP messages copied to the agent for transaction tracking, by parse result: ok, or "
+	    "why "
+	    "the message was not used (truncated, bad_start_line, folded, bad_header, bad_via, "
+	    "bad_cseq, no_call_id, no_from_to).",
+	    LABELS("direction", "result"));
+	for (int d = 0; d < SIP_DIR_MAX; d++)
+		metric_set(parses, LABELS(d == SIP_DIR_TX ? "tx" : "rx", "ok"), 0);
 	peers_register_metrics(ag->reg);
+	sip_txn_register_metrics(ag->reg);
+	sip_reg_register_metrics(ag->reg);
+}
+
+/* One SIP message from the kernel (include/sip_abi.h): parse, then transactions. */
+static int on_sip_msg(void *ctx, void *data, size_t size)
+{
+	const struct sip_msg_event *e = data;
+	struct sip_msg m;
+	struct sip_msg_meta meta;
+	enum sip_msg_error err;
+	size_t copied;
+
+	if (size < sizeof(*e))
+		return 0;
+	copied = e->copied <= SIP_MSG_COPY ? e->copied : SIP_MSG_COPY;
+	err = sip_msg_parse((const char *)e->data, copied, copied < e->msg_len, &m);
+	metric_add(parses, LABELS(e->dir == SIP_DIR_TX ? "tx" : "rx", sip_msg_error_name(err)), 1);
+	if (err)
+		return 0;
+	memset(&meta, 0, sizeof(meta));
+	meta.ts_ns = e->ts_ns;
+	meta.dir = e->dir;
+	meta.transport = e->transport;
+	meta.peer.family = e->family;
+	memcpy(meta.peer.addr, e->dir == SIP_DIR_RX ? e->saddr : e->daddr,
+	       e->family == SW_AF_INET ? 4 : 16);
+	meta.peer_port = e->dir == SIP_DIR_RX ? e->sport : e->dport;
+	sip_txn_message(&m, &meta);
+	return 0;
+}
+
+static bool peer_neigh_failed(const struct sip_peer_key *key)
+{
+	const struct sip_peer *p = peers_find(key);
+
+	return p && peer_unreachable(p);
+}
+
+static bool peer_tcp_timed_out(const struct sip_peer_key *key, uint64_t t0_ns, uint64_t t1_ns)
+{
+	return tcp_timed_out_between(key->family, key->addr, t0_ns, t1_ns);
+}
+
+static const struct sip_reg_causes kernel_causes = {
+    .neigh_failed = peer_neigh_failed,
+    .send_stalled = sendq_stalled_between,
+    .tcp_timed_out = peer_tcp_timed_out,
+};
+
+struct stall_harm {
+	char names[1024];
+	size_t off;
+	uint32_t peers, retransmissions, unanswered;
+};
+
+static void add_hurt_peer(const struct sip_peer_key *key, uint32_t retrans, uint32_t unanswered,
+			  void *ctx)
+{
+	struct stall_harm *h = ctx;
+	char addr[64];
+
+	decode_addr(addr, sizeof(addr), key->family, key->addr);
+	h->peers++;
+	h->retransmissions += retrans;
+	h->unanswered += unanswered;
+	if (h->off < sizeof(h->names))
+		h->off += (size_t)snprintf(h->names + h->off, sizeof(h->names) - h->off,
+					   "%s%s(retransmissions=%u,unanswered=%u)",
+					   h->off ? "," : "", addr, retrans, unanswered);
+}
+
+void sip_log_stall_harm(struct log_line *l, uint64_t start_ns, uint64_t end_ns)
+{
+	struct stall_harm h = {.off = 0};
+
+	if (!skel)
+		return;
+	sip_txn_peers_hurt_between(start_ns, end_ns, add_hurt_peer, &h);
+	if (h.peers) {
+		log_str(l, "sip_peers_hurt", h.names);
+		log_uint(l, "sip_retransmissions", h.retransmissions);
+		log_uint(l, "sip_unanswered", h.unanswered);
+	}
+	log_uint(l, "registrations_lapsed", sip_reg_lapsed_by_stall_between(start_ns, end_ns));
+}
+
+struct aor_list {
+	char buf[512];
+	size_t off;
+};
+
+static void add_aor(const char *aor, void *ctx)
+{
+	struct aor_list *a = ctx;
+
+	if (a->off < sizeof(a->buf))
+		a->off += (size_t)snprintf(a->buf + a->off, sizeof(a->buf) - a->off, "%s%s",
+					   a->off ? "," : "", aor);
+}
+
+static void aors_of_peer(const struct sip_peer *p, void *ctx)
+{
+	sip_reg_for_peer(&p->key, add_aor, ctx);
+}
+
+void sip_log_registrations_behind(struct log_line *l, int ifindex, uint8_t family,
+				  const uint8_t *addr)
+{
+	struct aor_list a = {.off = 0};
+
+	if (!skel)
+		return;
+	peers_with_next_hop(ifindex, family, addr, aors_of_peer, &a);
+	if (a.off)
+		log_str(l, "registrations", a.buf);
 }
 
 static int sip_start(struct agent *ag)
@@ -225,6 +356,9 @@ static int sip_start(struct agent *ag)
 	register_metrics(ag);
 	if (peers_init(ag->cfg.peers_max, ag->cfg.peers_idle_timeout_ms * 1000000ULL))
 		return -ENOMEM;
+	if (sip_txn_init(ag->cfg.sip_transactions_max) ||
+	    sip_reg_init(ag->cfg.sip_registrations_max, &kernel_causes))
+		return -ENOMEM;
 	neigh_tab = calloc(MAX_NEIGH_DUMP, sizeof(*neigh_tab));
 	if (!neigh_tab)
 		return -ENOMEM;
@@ -233,6 +367,10 @@ static int sip_start(struct agent *ag)
 	if (!skel)
 		return -errno;
 	skel->rodata->cfg = ag->bpf_cfg;
+	skel->rodata->sip_copy_msgs = ag->cfg.sip_transactions_max > 0;
+	/* XDP copies with bpf_xdp_load_bytes (5.18+); without it, XDP ingress copies nothing. */
+	skel->rodata->sip_xdp_copy =
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_load_bytes, NULL) == 1;
 	bpf_map__set_max_entries(skel->maps.sip_peers4, ag->cfg.peers_max);
 	bpf_map__set_max_entries(skel->maps.sip_peers6, ag->cfg.peers_max);
 	bpf_map__set_max_entries(skel->maps.sip_unverified4, ag->cfg.peers_max);
@@ -240,6 +378,14 @@ static int sip_start(struct agent *ag)
 	err = agent_load_skeleton(ag, skel->skeleton, NULL, NULL, &skel->bss->events_dropped);
 	if (err < 0)
 		return err;
+	if (ag->cfg.sip_transactions_max) {
+		int rb_err = agent_add_ringbuf(ag, skel->maps.sip_msgs, on_sip_msg, NULL);
+
+		if (rb_err)
+			log_msg(LOG_WARN, "sip: cannot read the SIP message ring buffer: %s",
+				strerror(-rb_err));
+		agent_track_event_drops(ag, &skel->bss->sip_msgs_dropped);
+	}
 	probes_track_program(skel->progs.sip_xdp);
 	probes_track_program(skel->progs.sip_tc_egress);
 	probes_track_program(skel->progs.sip_tc_ingress);
@@ -291,10 +437,19 @@ static void collect_counters(void)
 					sizeof(uint64_t), set_counter, NULL);
 }
 
+/* The kernel wakes the agent only for a batch of SIP messages (bpf/sip.bpf.c): take what is
+ * waiting before timers run and before a scrape renders. */
+static void drain_sip_msgs(struct agent *ag)
+{
+	if (ag->rb && ag->cfg.sip_transactions_max)
+		ring_buffer__consume(ag->rb);
+}
+
 static int sip_collect(struct agent *ag)
 {
 	if (!skel)
 		return 0;
+	drain_sip_msgs(ag);
 	collect_counters();
 	peers_collect_metrics(ag->cfg.metrics_peer_series);
 	return 0;
@@ -372,12 +527,15 @@ static int sip_tick(struct agent *ag)
 
 	if (!skel)
 		return 0;
+	drain_sip_msgs(ag);
 	sync_peers(now);
 	peers_refresh_routes(now, ROUTE_MAX_AGE_NS, TICK_NS);
 	nr_neigh = 0;
 	if (!rtnl_neigh_dump(0, neigh_collect_cb, NULL))
 		peers_set_neigh_states(neigh_tab, nr_neigh);
 	peers_for_each(note_refresh_candidate, NULL);
+	sip_txn_tick(now);
+	sip_reg_tick(now);
 	return 0;
 }
 
@@ -389,6 +547,8 @@ static void sip_stop(struct agent *ag)
 	sip_bpf__destroy(skel);
 	skel = NULL;
 	peers_free();
+	sip_txn_free();
+	sip_reg_free();
 	free(neigh_tab);
 	neigh_tab = NULL;
 	rtnl_close();

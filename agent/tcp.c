@@ -148,6 +148,8 @@ static void log_keepalive(struct log_line *l, const struct tcp_keepalive_setting
 	log_uint(l, "user_timeout_ms", ka->user_timeout_ms);
 }
 
+static void note_timeout(const struct tcp_timeout_event *e);
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct tcp_timeout_event *e = data;
@@ -157,6 +159,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e) || e->hdr.type != SIPWATCH_EV_TCP_TIMEOUT)
 		return 0;
+	note_timeout(e);
 	decode_endpoint(local, sizeof(local), e->ep.family, e->ep.local_addr, e->ep.local_port);
 	decode_endpoint(remote, sizeof(remote), e->ep.family, e->ep.remote_addr, e->ep.remote_port);
 	if (!incident_begin(&l, "tcp_timeout", "the kernel closed a SIP TCP connection: timeout"))
@@ -525,3 +528,38 @@ const struct concern tcp_concern = {
     .tick = tcp_tick,
     .stop = tcp_stop,
 };
+
+/* --- for the SIP registration tracker (issue 18): recent timeouts by peer ------------------- */
+
+#define RECENT_TIMEOUTS 256
+static struct {
+	uint64_t ts_ns;
+	uint8_t family;
+	uint8_t addr[16];
+} recent_timeouts[RECENT_TIMEOUTS];
+static uint64_t nr_recent_timeouts;
+
+static void note_timeout(const struct tcp_timeout_event *e)
+{
+	uint64_t i = nr_recent_timeouts++ % RECENT_TIMEOUTS;
+
+	recent_timeouts[i].ts_ns = e->hdr.ts_ns;
+	recent_timeouts[i].family = e->ep.family;
+	memcpy(recent_timeouts[i].addr, e->ep.remote_addr, sizeof(recent_timeouts[i].addr));
+}
+
+bool tcp_timed_out_between(uint8_t family, const uint8_t *addr, uint64_t t0_ns, uint64_t t1_ns)
+{
+	uint64_t first =
+	    nr_recent_timeouts > RECENT_TIMEOUTS ? nr_recent_timeouts - RECENT_TIMEOUTS : 0;
+
+	for (uint64_t i = first; i < nr_recent_timeouts; i++) {
+		uint64_t k = i % RECENT_TIMEOUTS;
+
+		if (recent_timeouts[k].family == family && recent_timeouts[k].ts_ns >= t0_ns &&
+		    recent_timeouts[k].ts_ns <= t1_ns &&
+		    !memcmp(recent_timeouts[k].addr, addr, family == SW_AF_INET ? 4 : 16))
+			return true;
+	}
+	return false;
+}

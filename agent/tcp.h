@@ -37,4 +37,8 @@ double tcp_detection_seconds(const struct tcp_keepalive_settings *ka, unsigned h
 /* The HZ the agent converts kernel jiffies with (0 until known). */
 unsigned tcp_kernel_hz(void);
 
+/* A SIP TCP connection to (@family, @addr) timed out (incident recorded) within [@t0_ns, @t1_ns]
+ * (CLOCK_MONOTONIC): the SIP registration tracker's tcp_timeout cause. The last 256 timeouts. */
+bool tcp_timed_out_between(uint8_t family, const uint8_t *addr, uint64_t t0_ns, uint64_t t1_ns);
+
 #endif

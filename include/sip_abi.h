@@ -93,4 +93,29 @@ struct sip_peer_value {
 	__u32 pad;
 };
 
+/*
+ * One SIP message handed to the agent (ring buffer "sip_msgs", bpf/sip.bpf.c): the first
+ * SIP_MSG_COPY bytes of a datagram or TCP segment that starts a request or a response, with where
+ * it came from. The agent parses the headers (agent/sip_msg.c) and tracks transactions and
+ * registrations; docs/sip-harm.md has the measurements behind copying rather than extracting
+ * the fields in the kernel. Keepalives and unparsed segments are never copied.
+ */
+#define SIP_MSG_COPY 1024 /* a power of two: the copy length is masked, not tested */
+
+struct sip_msg_event {
+	__u64 ts_ns;	/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 ifindex;	/* interface it crossed */
+	__u16 copied;	/* bytes in data[], 1..SIP_MSG_COPY */
+	__u16 msg_len;	/* the payload's length in the packet (copied < msg_len: truncated) */
+	__u8 dir;	/* SIP_DIR_* */
+	__u8 transport; /* SIP_TRANSPORT_* */
+	__u8 family;	/* SW_AF_* */
+	__u8 kind;	/* enum sip_kind the classifier gave it */
+	__u16 sport;	/* host byte order */
+	__u16 dport;
+	__u8 saddr[16]; /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u8 data[SIP_MSG_COPY];
+};
+
 #endif /* SIPWATCH_SIP_ABI_H */

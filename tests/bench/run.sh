@@ -5,8 +5,9 @@
 #
 # All traffic stays inside the benchmark's own network namespaces (tests/integration/lib.sh).
 # ROUNDS (default 5) and SENDS (default 300000) scale the run; the whole run stays under 10 minutes.
-# BENCH_ONLY="classifier send_path" runs some of them.
+# BENCH_ONLY="classifier send_path" runs some of them (sip_agent: issue 18's agent CPU).
 source "$(dirname "$0")/../integration/lib.sh"
+source "$(dirname "$0")/../integration/sip_lib.sh"
 
 ROUNDS=${ROUNDS:-5}
 SENDS=${SENDS:-300000}
@@ -281,6 +282,84 @@ for line in open(sys.argv[1]):
 for (frame, hook), v in d.items():
     print("classifier per packet: %s, %s|%.1f (%.1f … %.1f)" % (frame, hook, statistics.median(v), min(v), max(v)))
 PY
+	# Issue 18's two data paths, per SIP message on top of the classifier: the copy into the
+	# sip_msgs ring buffer (chosen) and an in-kernel header scan (a lower bound of extraction).
+	python3 - "$TEST_TMP/prog_cost" <<'PY' | while IFS='|' read -r name value; do row "$name" "ns over the classifier" "$value" "copy ≤ 25 ns"; done
+import collections, statistics, sys
+d = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=") for kv in line.split())
+    if f["frame"] not in ("REGISTER", "REGISTER_full", "OPTIONS", "200_OK"):
+        continue
+    d[("copy to ring buffer", f["frame"], f["hook"])].append(float(f["copy_ns"]) - float(f["sip_ns"]))
+    if "extract_ns" in f:
+        d[("in-kernel header scan", f["frame"], f["hook"])].append(float(f["extract_ns"]) - float(f["sip_ns"]))
+for (what, frame, hook), v in d.items():
+    print("SIP message %s: %s, %s|%.1f (%.1f … %.1f)" % (what, frame, hook, statistics.median(v), min(v), max(v)))
+PY
+}
+
+# Agent CPU for issue 18's transaction tracking: Kamailio in the pbx host answers OPTIONS a peer
+# sends at 2 500/s for SIP_AGENT_SECONDS (default 10) — 5 000 SIP messages/s through the agent —
+# with the tracking on (default) and off (--sip.transactions-max=0: no copies), alternately.
+# CPU = the agent's utime + stime over the load, in % of one core.
+bench_sip_agent() {
+	local secs=${SIP_AGENT_SECONDS:-10} on=() off=() cpu hz rate counted dropped answered
+	hz=$(getconf CLK_TCK)
+	kamailio_start
+	wait_for 20 sip_listening || { echo "kamailio did not start" >&2; return 1; }
+	agent_cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$AGENT_PID"/stat; }
+	load() { # prints "ticks requests_sent"
+		local t0 t1
+		t0=$(agent_cpu_ticks)
+		in_host peer python3 -c '
+import socket, sys, time, uuid
+secs, rate = int(sys.argv[1]), 2500
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.99.0.2", 5062))
+s.setblocking(False)
+tmpl = ("OPTIONS sip:pbx@10.99.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.99.0.2:5062;branch=z9hG4bK%s\r\n"
+        "Max-Forwards: 70\r\nFrom: <sip:load@10.99.0.2>;tag=1\r\nTo: <sip:pbx@10.99.0.1>\r\n"
+        "Call-ID: %s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+start, sent = time.monotonic(), 0
+while sent < secs * rate and time.monotonic() - start < secs + 5:
+    due = int((time.monotonic() - start) * rate)
+    while sent < min(due, secs * rate):
+        b = uuid.uuid4().hex
+        try:
+            s.sendto((tmpl % (b, b)).encode(), ("10.99.0.1", 5060))
+        except BlockingIOError:
+            pass
+        sent += 1
+    try:
+        while s.recv(4096):
+            pass
+    except BlockingIOError:
+        pass
+    time.sleep(0.002)
+print(sent)' "$secs" >"$TEST_TMP/sent"
+		sleep 1 # the agent drains what is left in the ring
+		t1=$(agent_cpu_ticks)
+		echo "$((t1 - t0)) $(cat "$TEST_TMP/sent")"
+	}
+	for r in $(seq 1 "$ROUNDS"); do
+		agent_start --sip.ports=5060 >/dev/null || return 1
+		read -r cpu rate < <(load)
+		on+=("$(python3 -c "print($cpu / $hz / ($secs + 1) * 100)")")
+		# What the load measured must have been the work: every OPTIONS a transaction.
+		counted=$(metric sipwatch_sip_transactions_total 'method="options"')
+		dropped=$(metric sipwatch_ringbuf_events_dropped_total)
+		answered=$(metric sipwatch_sip_responses_total 'direction="tx",class="2xx"')
+		agent_stop >/dev/null
+		agent_start --sip.ports=5060 --sip.transactions-max=0 >/dev/null || return 1
+		read -r cpu rate < <(load)
+		off+=("$(python3 -c "print($cpu / $hz / ($secs + 1) * 100)")")
+		agent_stop >/dev/null
+	done
+	kamailio_stop
+	row "agent CPU at 5 000 SIP messages/s, transaction tracking on" "% of one core" "$(stats "${on[@]}")" "≤ 5 %"
+	row "agent CPU at 5 000 SIP messages/s, tracking off (--sip.transactions-max=0)" "% of one core" "$(stats "${off[@]}")" "(baseline)"
+	row "OPTIONS transactions counted / 2xx the kernel saw Kamailio send / sent, last round (ring drops)" "count" "$counted / $answered / $rate ($dropped dropped)" "first two equal, 0 dropped"
 }
 
 # /metrics latency and agent footprint with 10 000 SIP peers, 1 000 of them unreachable; the
@@ -335,7 +414,7 @@ main() {
 		echo "|---|---|---|---|"
 	} >"$OUT.head"
 	cat "$OUT.head"
-	for b in ${BENCH_ONLY:-classifier send_path drops footprint scrape_scale detection event_storm}; do
+	for b in ${BENCH_ONLY:-classifier sip_agent send_path drops footprint scrape_scale detection event_storm}; do
 		"bench_$b" || echo "$b benchmark failed" >&2
 		agent_stop >/dev/null 2>&1 # a benchmark that failed half-way leaves no agent behind
 	done

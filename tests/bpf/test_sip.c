@@ -3,7 +3,8 @@
  * The real XDP and tc programs of bpf/sip.bpf.c driven with BPF_PROG_TEST_RUN: every sample of the
  * corpus in every encapsulation (IPv4/IPv6, with and without a VLAN tag) must move exactly the
  * expected counter by one and record the peer; truncated frames, non-SIP ports and random frames
- * must count nothing they do not contain.
+ * must count nothing they do not contain. The message copy for the agent (issue 18) is on
+ * throughout: every request and response gives exactly one ring-buffer record, nothing else any.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -353,6 +354,105 @@ static void test_random_frames(void **state)
 				 (unsigned long long)expect[i]);
 }
 
+/* Records from the sip_msgs ring buffer, collected by drain(). */
+static struct sip_msg_event got[8];
+static int nr_got;
+
+static int collect_msg(void *ctx, void *data, size_t size)
+{
+	assert_int_equal(size, sizeof(struct sip_msg_event));
+	if (nr_got < (int)(sizeof(got) / sizeof(got[0])))
+		memcpy(&got[nr_got], data, sizeof(got[0]));
+	nr_got++;
+	return 0;
+}
+
+static void drain(struct ring_buffer *rb)
+{
+	nr_got = 0;
+	assert_true(ring_buffer__consume(rb) >= 0);
+}
+
+static void expect_copy(const char *what, const struct sip_msg_event *e, const uint8_t *payload,
+			size_t len, bool tx, bool ipv6, int transport, int kind)
+{
+	const uint8_t *peer = ipv6 ? peer_v6 : peer_v4, *local = ipv6 ? local_v6 : local_v4;
+	size_t alen = ipv6 ? 16 : 4, copied = len < SIP_MSG_COPY ? len : SIP_MSG_COPY;
+
+	if (e->dir != (tx ? SIP_DIR_TX : SIP_DIR_RX) || e->transport != transport ||
+	    e->family != (ipv6 ? SW_AF_INET6 : SW_AF_INET) || e->kind != kind)
+		fail_msg("%s: record dir %u transport %u family %u kind %u", what, e->dir,
+			 e->transport, e->family, e->kind);
+	if (e->sport != (tx ? 5060 : 40000) || e->dport != (tx ? 40000 : 5060))
+		fail_msg("%s: ports %u -> %u", what, e->sport, e->dport);
+	if (memcmp(e->saddr, tx ? local : peer, alen) || memcmp(e->daddr, tx ? peer : local, alen))
+		fail_msg("%s: addresses", what);
+	if (e->copied != copied || e->msg_len != len || memcmp(e->data, payload, copied))
+		fail_msg("%s: copied %u of %u bytes, expected %zu of %zu", what, e->copied,
+			 e->msg_len, copied, len);
+	assert_true(e->ts_ns > 0);
+}
+
+/*
+ * Every corpus sample through each program once: a request or response is copied exactly once,
+ * with its direction, addresses, ports and bytes; a keepalive or unparsed segment never. A message
+ * longer than the copy is cut at SIP_MSG_COPY with its real length recorded.
+ */
+static void test_message_copies(void **state)
+{
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(skel->maps.sip_msgs), collect_msg, NULL, NULL);
+	uint8_t frame[4096], big[1500];
+
+	assert_non_null(rb);
+	drain(rb);
+	for (size_t i = 0; i < SIP_CORPUS_SIZE; i++) {
+		const struct sip_sample *s = &sip_corpus[i];
+		bool copied = s->kind >= SIP_FIRST_REQUEST && s->kind < SIP_FIRST_KEEPALIVE;
+
+		for (int enc = 0; enc < 2; enc++) {
+			for (int dir = 0; dir < 3; dir++) {
+				bool tx = dir == 1, ipv6 = enc & 1;
+				struct frame_spec f = {.ipv6 = ipv6,
+						       .transport = s->transport,
+						       .sport = tx ? 5060 : 40000,
+						       .dport = tx ? 40000 : 5060};
+				size_t len =
+				    build_frame(frame, &f, tx, s->payload, sip_sample_len(s));
+				char what[160];
+
+				snprintf(what, sizeof(what), "%s (ipv6=%d dir=%d)", s->name, ipv6,
+					 dir);
+				assert_int_equal(run(prog_fd(tx, dir == 2), frame, len, 1), 0);
+				drain(rb);
+				if (nr_got != (copied ? 1 : 0))
+					fail_msg("%s: %d records", what, nr_got);
+				if (copied)
+					expect_copy(what, &got[0], (const uint8_t *)s->payload,
+						    sip_sample_len(s), tx, ipv6, s->transport,
+						    s->kind);
+			}
+		}
+	}
+	/* 1 400 bytes: cut at the copy's size. */
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "INVITE sip:b@pbx SIP/2.0\r\n", 26);
+	for (int dir = 0; dir < 3; dir++) {
+		bool tx = dir == 1;
+		struct frame_spec f = {.transport = SIP_TRANSPORT_UDP,
+				       .sport = tx ? 5060 : 40000,
+				       .dport = tx ? 40000 : 5060};
+		size_t len = build_frame(frame, &f, tx, big, 1400);
+
+		assert_int_equal(run(prog_fd(tx, dir == 2), frame, len, 1), 0);
+		drain(rb);
+		assert_int_equal(nr_got, 1);
+		expect_copy("1400-byte INVITE", &got[0], big, 1400, tx, false, SIP_TRANSPORT_UDP,
+			    SIP_REQ_INVITE);
+	}
+	ring_buffer__free(rb);
+}
+
 /*
  * BPF_PROG_TEST_RUN of an XDP program swaps it into the kernel's XDP dispatcher and out again,
  * with an RCU grace period each way (~10 ms per run). A program that is already attached in native
@@ -386,6 +486,8 @@ static int setup(void **state)
 	skel->rodata->cfg.nr_sip_ports = 2;
 	skel->rodata->cfg.sip_ports[0] = 5060;
 	skel->rodata->cfg.sip_ports[1] = 5061;
+	skel->rodata->sip_copy_msgs = true; /* as the agent loads it */
+	skel->rodata->sip_xdp_copy = true;
 	if (sip_bpf__load(skel)) {
 		fprintf(stderr, "sip.bpf.o failed to load\n");
 		return -1;
@@ -406,6 +508,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_message_copies),
 	    cmocka_unit_test(test_corpus_every_encapsulation),
 	    cmocka_unit_test(test_truncated_at_every_offset),
 	    cmocka_unit_test(test_ports),
