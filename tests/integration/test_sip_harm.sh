@@ -11,7 +11,9 @@
 # and TCP; outbound registrations from the PBX host to a trunk; calls (INVITE/ACK/BYE) through
 # Kamailio over UDP and TCP, with their durations; REGISTERs to a trunk whose path drops
 # everything (timeouts after 64xT1); refreshes answered 403 (lapse "rejected"); phones whose link
-# is cut (lapse "neigh_failed", named in the neigh_failed incident).
+# is cut (lapse "neigh_failed", named in the neigh_failed incident); Kamailio's UDP socket blocked
+# by its own INVITEs to a dead phone (retransmissions, 408s, lapses "send_stall" named in the
+# stall incident); the per-peer fields of /peers. About 90 s.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sip_lib.sh"
 
@@ -343,6 +345,21 @@ eventually "tx REGISTER timeouts = SIPp's ($void_to)" 40 "$void_to" txn "$TX" re
 check "tx REGISTER retransmissions = SIPp's to the trunks + the victims' answered again" \
 	eq "$(retrans "$TX" register)" \
 	"$((void_retrans + $(sipp_stat outreg 'Retransmissions(C)') + $(sipp_stat victims 'Retransmissions(C)')))"
+
+# Per peer (/peers): the dropped trunk's unanswered transactions and retransmissions are SIPp's,
+# the live trunk holds SIPp's 3 registrations, answered 200; each dead phone lost its one.
+# peer_fields PEER FIELD...: those fields of PEER's /peers entry, space-separated.
+peer_fields() {
+	scrape /peers | python3 -c 'import json, sys
+p = [p for p in json.load(sys.stdin)["peers"] if p["peer"] == sys.argv[1]]
+print(" ".join(str(p[0][f]) if p else "-" for f in sys.argv[2:]))' "$@"
+}
+check "/peers 10.99.0.7: unanswered and retransmissions = SIPp's ($void_to, $void_retrans)" \
+	[ "$(peer_fields 10.99.0.7 unanswered_transactions retransmissions)" = "$void_to $void_retrans" ]
+check "/peers 10.99.0.6: registrations = SIPp's successful ($out_ok), last final 200" \
+	[ "$(peer_fields 10.99.0.6 registrations last_final_code)" = "$out_ok 200" ]
+check "/peers dead1, dead2: one registration lapsed each (Kamailio expired them)" \
+	[ "$(peer_fields 10.99.0.4 registrations_lapsed) $(peer_fields 10.99.0.5 registrations_lapsed)" = "1 1" ]
 
 scrape /metrics >"$TEST_TMP/final.prom" # for the failure report
 check "exposition passes promtool check metrics" \
