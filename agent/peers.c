@@ -341,6 +341,13 @@ bool peer_unreachable(const struct sip_peer *p)
 	return p->has_neigh && (p->nud_state & (SW_NUD_FAILED | SW_NUD_INCOMPLETE));
 }
 
+void peers_note_unreachable(uint64_t now_ns)
+{
+	for (int i = 0; i < nr_peers; i++)
+		if (peer_unreachable(&table[i]))
+			table[i].unreachable_ns = now_ns;
+}
+
 const char *peer_address(const struct sip_peer *p, char *buf, size_t len)
 {
 	return inet_ntop(p->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, p->key.addr, buf,

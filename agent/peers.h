@@ -42,6 +42,7 @@ struct sip_peer {
 	uint64_t route_checked_ns; /* CLOCK_MONOTONIC; 0 = never */
 	bool has_neigh;		   /* the next hop has a neighbour entry */
 	uint16_t nud_state;
+	uint64_t unreachable_ns; /* last tick its next hop was FAILED/INCOMPLETE; 0 = never */
 	struct peer_sip_stats sip;
 };
 
@@ -84,6 +85,9 @@ bool peers_recheck_route(const struct sip_peer_key *key, uint64_t now_ns);
 const char *peer_state_name(const struct sip_peer *p);
 /* The next hop is FAILED or INCOMPLETE now. */
 bool peer_unreachable(const struct sip_peer *p);
+/* Stamp @now_ns on every peer unreachable now (after peers_set_neigh_states()): a registration
+ * that lapses later asks whether its peer was unreachable at any time in its refresh window. */
+void peers_note_unreachable(uint64_t now_ns);
 const char *peer_address(const struct sip_peer *p, char *buf, size_t len);
 
 /* sipwatch_sip_peers{state} and sipwatch_sip_peer_unreachable{peer,ifname} (at most @max_series),

@@ -45,7 +45,7 @@ struct sip_iface {
 static struct sip_bpf *skel;
 static struct sip_iface ifaces[MAX_IFACES];
 static int nr_ifaces;
-static struct metric_family *requests, *responses, *keepalives, *unparsed, *parses;
+static struct metric_family *requests, *responses, *keepalives, *unparsed, *parses, *suppressed;
 static struct rtnl_neigh *neigh_tab;
 static int nr_neigh;
 static struct agent *agent;
@@ -262,11 +262,30 @@ static int on_sip_msg(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static bool peer_neigh_failed(const struct sip_peer_key *key)
+/* Unreachable now, or at a tick within the window (the entry may be gone by the lapse). */
+static bool peer_neigh_failed(const struct sip_peer_key *key, uint64_t t0_ns, uint64_t t1_ns)
 {
 	const struct sip_peer *p = peers_find(key);
 
-	return p && peer_unreachable(p);
+	return p && (peer_unreachable(p) || (p->unreachable_ns >= t0_ns && p->unreachable_ns));
+}
+
+/*
+ * The kernel wakes the agent only for a batch of SIP messages (bpf/sip.bpf.c): what is waiting is
+ * taken before timers run, before a scrape renders, and before another concern's incident asks
+ * what SIP saw. Not from within on_sip_msg itself (a message never asks).
+ */
+static struct ring_buffer *msgs_rb;
+
+static void drain_sip_msgs(void)
+{
+	if (msgs_rb)
+		ring_buffer__consume(msgs_rb);
+}
+
+static void consume_msgs(struct agent *ag, void *ctx)
+{
+	drain_sip_msgs();
 }
 
 static bool peer_tcp_timed_out(const struct sip_peer_key *key, uint64_t t0_ns, uint64_t t1_ns)
@@ -308,6 +327,7 @@ void sip_log_stall_harm(struct log_line *l, uint64_t start_ns, uint64_t end_ns)
 
 	if (!skel)
 		return;
+	drain_sip_msgs(); /* the retransmissions of the blocked interval may still wait there */
 	sip_txn_peers_hurt_between(start_ns, end_ns, add_hurt_peer, &h);
 	if (h.peers) {
 		log_str(l, "sip_peers_hurt", h.names);
@@ -343,6 +363,7 @@ void sip_log_registrations_behind(struct log_line *l, int ifindex, uint8_t famil
 
 	if (!skel)
 		return;
+	drain_sip_msgs();
 	peers_with_next_hop(ifindex, family, addr, aors_of_peer, &a);
 	if (a.off)
 		log_str(l, "registrations", a.buf);
@@ -357,7 +378,8 @@ static int sip_start(struct agent *ag)
 	if (peers_init(ag->cfg.peers_max, ag->cfg.peers_idle_timeout_ms * 1000000ULL))
 		return -ENOMEM;
 	if (sip_txn_init(ag->cfg.sip_transactions_max) ||
-	    sip_reg_init(ag->cfg.sip_registrations_max, &kernel_causes))
+	    sip_reg_init(ag->cfg.sip_registrations_max, &kernel_causes,
+			 (uint64_t)ag->cfg.neigh_incident_interval * 1000000000ULL))
 		return -ENOMEM;
 	neigh_tab = calloc(MAX_NEIGH_DUMP, sizeof(*neigh_tab));
 	if (!neigh_tab)
@@ -379,11 +401,18 @@ static int sip_start(struct agent *ag)
 	if (err < 0)
 		return err;
 	if (ag->cfg.sip_transactions_max) {
-		int rb_err = agent_add_ringbuf(ag, skel->maps.sip_msgs, on_sip_msg, NULL);
-
-		if (rb_err)
+		/*
+		 * A ring_buffer of its own, not the agent's shared one: the sip concern drains it
+		 * whenever it needs the latest messages (a tick, a scrape, another concern's
+		 * incident), and consuming the shared one from inside another ring's callback
+		 * would process that ring's records twice.
+		 */
+		msgs_rb =
+		    ring_buffer__new(bpf_map__fd(skel->maps.sip_msgs), on_sip_msg, NULL, NULL);
+		if (!msgs_rb ||
+		    agent_watch_fd(ag, ring_buffer__epoll_fd(msgs_rb), consume_msgs, NULL))
 			log_msg(LOG_WARN, "sip: cannot read the SIP message ring buffer: %s",
-				strerror(-rb_err));
+				strerror(errno));
 		agent_track_event_drops(ag, &skel->bss->sip_msgs_dropped);
 	}
 	probes_track_program(skel->progs.sip_xdp);
@@ -437,20 +466,19 @@ static void collect_counters(void)
 					sizeof(uint64_t), set_counter, NULL);
 }
 
-/* The kernel wakes the agent only for a batch of SIP messages (bpf/sip.bpf.c): take what is
- * waiting before timers run and before a scrape renders. */
-static void drain_sip_msgs(struct agent *ag)
-{
-	if (ag->rb && ag->cfg.sip_transactions_max)
-		ring_buffer__consume(ag->rb);
-}
-
 static int sip_collect(struct agent *ag)
 {
 	if (!skel)
 		return 0;
-	drain_sip_msgs(ag);
+	drain_sip_msgs();
 	collect_counters();
+	/* The neigh concern registers the family (kind="neigh_failed"); the lapses are its other
+	 * kind. */
+	suppressed =
+	    suppressed ? suppressed : metrics_find(ag->reg, "sipwatch_incidents_suppressed_total");
+	if (suppressed)
+		metric_set(suppressed, LABELS("registration_lapsed"),
+			   (double)sip_reg_incidents_suppressed());
 	peers_collect_metrics(ag->cfg.metrics_peer_series);
 	return 0;
 }
@@ -523,16 +551,18 @@ static void note_refresh_candidate(const struct sip_peer *p, void *ctx)
 
 static int sip_tick(struct agent *ag)
 {
-	uint64_t now = monotonic_ns();
+	uint64_t now;
 
 	if (!skel)
 		return 0;
-	drain_sip_msgs(ag);
+	drain_sip_msgs();
+	now = monotonic_ns(); /* after the drain: no message is newer than the timers' "now" */
 	sync_peers(now);
 	peers_refresh_routes(now, ROUTE_MAX_AGE_NS, TICK_NS);
 	nr_neigh = 0;
 	if (!rtnl_neigh_dump(0, neigh_collect_cb, NULL))
 		peers_set_neigh_states(neigh_tab, nr_neigh);
+	peers_note_unreachable(now);
 	peers_for_each(note_refresh_candidate, NULL);
 	sip_txn_tick(now);
 	sip_reg_tick(now);
@@ -541,11 +571,17 @@ static int sip_tick(struct agent *ag)
 
 static void sip_stop(struct agent *ag)
 {
+	if (msgs_rb) {
+		agent_unwatch_fd(ag, ring_buffer__epoll_fd(msgs_rb));
+		ring_buffer__free(msgs_rb);
+		msgs_rb = NULL;
+	}
 	for (int i = 0; i < nr_ifaces; i++)
 		detach_iface(&ifaces[i]);
 	nr_ifaces = 0;
 	sip_bpf__destroy(skel);
 	skel = NULL;
+	suppressed = NULL;
 	peers_free();
 	sip_txn_free();
 	sip_reg_free();

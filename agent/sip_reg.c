@@ -72,11 +72,12 @@ static const char *direction_label(int dir)
 	return dir == SIP_DIR_RX ? "inbound" : "outbound";
 }
 
-int sip_reg_init(uint32_t max, const struct sip_reg_causes *c)
+int sip_reg_init(uint32_t max, const struct sip_reg_causes *c, uint64_t incident_interval_ns)
 {
 	free(regs);
 	regs = calloc(max ? max : 1, sizeof(*regs));
-	if (!regs || sip_table_init(&table, max) || ratelimit_init(&incident_limit, 60 * S_NS, 256))
+	if (!regs || sip_table_init(&table, max) ||
+	    ratelimit_init(&incident_limit, incident_interval_ns, 256))
 		return -1;
 	if (c)
 		causes = *c;
@@ -250,7 +251,7 @@ static int lapse_cause(const struct sip_reg *r, uint64_t now_ns)
 		t0 = r->request_ns;
 	else
 		t0 = r->granted_ns + (t1 - r->granted_ns) / 2;
-	if (causes.neigh_failed && causes.neigh_failed(&r->peer))
+	if (causes.neigh_failed && causes.neigh_failed(&r->peer, t0, now_ns))
 		return SIP_REG_NEIGH_FAILED;
 	if (causes.send_stalled && causes.send_stalled(t0, now_ns))
 		return SIP_REG_SEND_STALL;
@@ -353,8 +354,9 @@ void sip_reg_tick(uint64_t now_ns)
 		next = sip_table_newer(&table, s);
 		if (r->state == REG_ACTIVE && now_ns >= r->expires_ns + REG_GRACE_NS)
 			lapse(r, lapse_cause(r, now_ns), now_ns);
-		if ((r->state == REG_LAPSED && now_ns - r->seen_ns > REG_LAPSED_KEEP_NS) ||
-		    (r->state == REG_PENDING && now_ns - r->seen_ns > REG_PENDING_KEEP_NS)) {
+		if (now_ns > r->seen_ns &&
+		    ((r->state == REG_LAPSED && now_ns - r->seen_ns > REG_LAPSED_KEEP_NS) ||
+		     (r->state == REG_PENDING && now_ns - r->seen_ns > REG_PENDING_KEEP_NS))) {
 			sip_table_remove(&table, s);
 			continue;
 		}
@@ -378,6 +380,11 @@ void sip_reg_for_peer(const struct sip_peer_key *peer, void (*fn)(const char *ao
 		if (regs[s].state == REG_ACTIVE && !memcmp(&regs[s].peer, peer, sizeof(*peer)))
 			fn(regs[s].aor, ctx);
 	}
+}
+
+uint64_t sip_reg_incidents_suppressed(void)
+{
+	return incident_limit.suppressed_total;
 }
 
 uint32_t sip_reg_lapsed_by_stall_between(uint64_t t0_ns, uint64_t t1_ns)

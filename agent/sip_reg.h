@@ -28,8 +28,8 @@ enum sip_reg_cause {
 
 /* What the kernel side knew, asked when a registration lapses (NULL members: not known). */
 struct sip_reg_causes {
-	/* the peer's next hop is FAILED/INCOMPLETE */
-	bool (*neigh_failed)(const struct sip_peer_key *peer);
+	/* the peer's next hop is FAILED/INCOMPLETE now, or was within [t0, t1] */
+	bool (*neigh_failed)(const struct sip_peer_key *peer, uint64_t t0_ns, uint64_t t1_ns);
 	/* a SIP socket send stalled within [t0, t1] (CLOCK_MONOTONIC ns) */
 	bool (*send_stalled)(uint64_t t0_ns, uint64_t t1_ns);
 	/* a TCP connection to the peer timed out within [t0, t1] */
@@ -37,7 +37,8 @@ struct sip_reg_causes {
 };
 
 const char *sip_reg_cause_name(int cause);
-int sip_reg_init(uint32_t max, const struct sip_reg_causes *causes);
+/* @incident_interval_ns: registration_lapsed incidents per peer and cause, at most one per. */
+int sip_reg_init(uint32_t max, const struct sip_reg_causes *causes, uint64_t incident_interval_ns);
 void sip_reg_free(void);
 void sip_reg_register_metrics(struct metrics *reg);
 
@@ -54,6 +55,8 @@ void sip_reg_tick(uint64_t now_ns);
  * @fn for each. */
 void sip_reg_for_peer(const struct sip_peer_key *peer, void (*fn)(const char *aor, void *ctx),
 		      void *ctx);
+/* registration_lapsed incident lines held back by the rate limit. */
+uint64_t sip_reg_incidents_suppressed(void);
 /* Lapses attributed to a send stall within [t0, t1]. */
 uint32_t sip_reg_lapsed_by_stall_between(uint64_t t0_ns, uint64_t t1_ns);
 

@@ -307,38 +307,55 @@ void sip_txn_tick(uint64_t now_ns)
 		metric_set(in_flight_f, NO_LABELS, table.nr);
 }
 
+struct hurt_peer {
+	struct sip_peer_key peer;
+	uint32_t retrans, unanswered;
+};
+
+#define HURT_PEERS_MAX 32 /* an incident names the first 32 */
+
+/* @peer's slot in @seen (added if there is room), or NULL. */
+static struct hurt_peer *hurt_slot(struct hurt_peer *seen, int *n, const struct sip_peer_key *peer)
+{
+	for (int k = 0; k < *n; k++)
+		if (!memcmp(&seen[k].peer, peer, sizeof(*peer)))
+			return &seen[k];
+	if (*n == HURT_PEERS_MAX)
+		return NULL;
+	memset(&seen[*n], 0, sizeof(seen[*n]));
+	seen[*n].peer = *peer;
+	return &seen[(*n)++];
+}
+
 void sip_txn_peers_hurt_between(uint64_t t0_ns, uint64_t t1_ns,
 				void (*fn)(const struct sip_peer_key *peer,
 					   uint32_t retransmissions, uint32_t unanswered,
 					   void *ctx),
 				void *ctx)
 {
-	struct {
-		struct sip_peer_key peer;
-		uint32_t retrans, unanswered;
-	} seen[32];
+	struct hurt_peer seen[HURT_PEERS_MAX], *h;
 	int n = 0;
 	uint64_t first = hurt_next > HURT_RING ? hurt_next - HURT_RING : 0;
 
 	for (uint64_t i = first; i < hurt_next; i++) {
-		const struct hurt *h = &hurt_ring[i % HURT_RING];
-		int k;
+		const struct hurt *e = &hurt_ring[i % HURT_RING];
 
-		if (h->ts_ns < t0_ns || h->ts_ns > t1_ns)
+		if (e->ts_ns < t0_ns || e->ts_ns > t1_ns || !(h = hurt_slot(seen, &n, &e->peer)))
 			continue;
-		for (k = 0; k < n; k++)
-			if (!memcmp(&seen[k].peer, &h->peer, sizeof(h->peer)))
-				break;
-		if (k == n) {
-			if (n == (int)(sizeof(seen) / sizeof(seen[0])))
-				continue; /* the incident names the first 32 */
-			memset(&seen[n], 0, sizeof(seen[n]));
-			seen[n++].peer = h->peer;
-		}
-		if (h->timeout)
-			seen[k].unanswered++;
+		if (e->timeout)
+			h->unanswered++;
 		else
-			seen[k].retrans++;
+			h->retrans++;
+	}
+	/* Started in the window and still without a final response: unanswered so far (the stall
+	 * incident comes when the send returns, long before their 64 x T1 is up). */
+	for (int32_t s = sip_table_oldest(&table); s >= 0; s = sip_table_newer(&table, s)) {
+		const struct sip_txn *t = &txns[s];
+
+		if (t->final_code || t->start_ns < t0_ns || t->start_ns > t1_ns ||
+		    !(h = hurt_slot(seen, &n, &t->peer)))
+			continue;
+		h->unanswered++;
 	}
 	for (int k = 0; k < n; k++)
 		fn(&seen[k].peer, seen[k].retrans, seen[k].unanswered, ctx);

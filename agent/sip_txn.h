@@ -39,8 +39,9 @@ void sip_txn_message(const struct sip_msg *m, const struct sip_msg_meta *meta);
 void sip_txn_tick(uint64_t now_ns);
 uint32_t sip_txn_in_flight(void);
 
-/* A peer's retransmissions and timeouts whose time lies in [@t0_ns, @t1_ns]: for the send_stall
- * incident (which peers a blocked socket hurt). Calls @fn once per peer. Bounded history. */
+/* Per peer, the retransmissions seen and the transactions started in [@t0_ns, @t1_ns] that timed
+ * out or have no final response yet: for the send_stall incident (which peers a blocked socket
+ * hurt). Calls @fn once per peer, for at most 32 peers; the last 1 024 retransmissions/timeouts. */
 void sip_txn_peers_hurt_between(uint64_t t0_ns, uint64_t t1_ns,
 				void (*fn)(const struct sip_peer_key *peer,
 					   uint32_t retransmissions, uint32_t unanswered,

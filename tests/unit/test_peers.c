@@ -254,6 +254,70 @@ static void test_verified(void **state)
 	assert_false(peers_recheck_route(&(struct sip_peer_key){.family = SW_AF_INET}, 12 * S));
 }
 
+/*
+ * Issue 18: a peer's SIP stats survive syncs, stats of a peer not in the table yet wait for it,
+ * the unreachable stamp is kept after the next hop recovers, /peers carries the fields, and the
+ * per-peer series go to the peers with the most harm only.
+ */
+static void test_sip_stats(void **state)
+{
+	struct sip_peer_key a = v4(2), b = v4(3), c = v4(4);
+	struct sip_peer_value v = seen(10 * S, 0);
+	struct rtnl_neigh failed = {
+	    .ifindex = 2, .family = SW_AF_INET, .addr = {10, 99, 0, 2}, .state = SW_NUD_FAILED};
+	struct metrics *reg = metrics_new();
+	struct sip_peer *p;
+	struct strbuf out;
+
+	assert_int_equal(peers_init(64, 600 * S), 0);
+	peers_register_metrics(reg);
+	peers_sync_begin();
+	peers_sync_add(&a, &v, 11 * S, true);
+	peers_sync_end();
+	/* b is not in the table yet: its stats wait for the sync that adds it */
+	peers_sip_stats(&b)->retransmissions = 5;
+	peers_sip_stats(&a)->unanswered = 2;
+	peers_sip_stats(&a)->transactions = 2;
+	peers_sip_stats(&a)->latency_sum_s = 0.5;
+	peers_sip_stats(&a)->last_final_code = 486;
+	p = peers_find(&a);
+	p->has_next_hop = true;
+	p->nh_ifindex = 2;
+	memcpy(p->nh_addr, a.addr, 4);
+	peers_set_neigh_states(&failed, 1);
+	peers_note_unreachable(11 * S);
+	peers_sync_begin();
+	peers_sync_add(&a, &v, 12 * S, true);
+	peers_sync_add(&b, &v, 12 * S, true);
+	peers_sync_add(&c, &v, 12 * S, true);
+	peers_sync_end();
+	assert_int_equal(peers_find(&a)->sip.unanswered, 2);
+	assert_int_equal(peers_find(&a)->unreachable_ns, 11 * S);
+	assert_int_equal(peers_find(&b)->sip.retransmissions, 5);
+	assert_int_equal(peers_find(&c)->sip.retransmissions, 0);
+
+	strbuf_init(&out);
+	peers_to_json(&out, NULL, 12 * S);
+	assert_non_null(strstr(out.data, "\"unanswered_transactions\":2,\"last_final_code\":486,"
+					 "\"transaction_latency_seconds\":0.250000"));
+	assert_non_null(strstr(out.data, "\"retransmissions\":5"));
+	strbuf_free(&out);
+
+	/* one series allowed: a (harm 2 x 4) before b (5); c has none and never gets one */
+	peers_collect_metrics(1);
+	assert_int_equal(
+	    metric_family_series(metrics_find(reg, "sipwatch_sip_peer_unanswered_transactions")),
+	    1);
+	assert_int_equal(
+	    metric_value(metrics_find(reg, "sipwatch_sip_peer_unanswered_transactions"),
+			 LABELS("10.99.0.2")),
+	    2);
+	peers_collect_metrics(10);
+	assert_int_equal(
+	    metric_family_series(metrics_find(reg, "sipwatch_sip_peer_retransmissions")), 2);
+	metrics_free(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +327,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_with_next_hop, teardown),
 	    cmocka_unit_test_teardown(test_route_refresh_scales, teardown),
 	    cmocka_unit_test_teardown(test_verified, teardown),
+	    cmocka_unit_test_teardown(test_sip_stats, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,7 @@ static struct metrics *reg;
 static bool fake_neigh_failed, fake_stalled, fake_tcp_timeout;
 static uint64_t stall_t0, stall_t1;
 
-static bool neigh_failed(const struct sip_peer_key *p)
+static bool neigh_failed(const struct sip_peer_key *p, uint64_t t0, uint64_t t1)
 {
 	return fake_neigh_failed;
 }
@@ -65,7 +65,7 @@ static int setup(void **state)
 	sip_txn_register_metrics(reg);
 	sip_reg_register_metrics(reg);
 	assert_int_equal(sip_txn_init(64), 0);
-	assert_int_equal(sip_reg_init(16, &causes), 0);
+	assert_int_equal(sip_reg_init(16, &causes, 60 * S), 0);
 	return 0;
 }
 
@@ -204,6 +204,41 @@ static void test_bounded_with_evictions_counted(void **state)
 	assert_int_equal(value("sipwatch_sip_transactions_evicted_total", NO_LABELS), 1);
 }
 
+static uint32_t hurt_calls, hurt_retrans, hurt_unanswered;
+
+static void on_hurt(const struct sip_peer_key *peer, uint32_t retrans, uint32_t unanswered,
+		    void *ctx)
+{
+	assert_int_equal(peer->addr[3], 2);
+	hurt_calls++;
+	hurt_retrans += retrans;
+	hurt_unanswered += unanswered;
+}
+
+/* The send_stall join: retransmissions in the window, and transactions started in it that timed
+ * out or are still unanswered; nothing outside it. */
+static void test_peers_hurt_in_a_window(void **state)
+{
+	feed(TX, T0, "OPTIONS sip:201@10.99.0.2 SIP/2.0", "z9hG4bKh1", 1, "OPTIONS", NULL);
+	feed(TX, T0 + S / 2, "OPTIONS sip:201@10.99.0.2 SIP/2.0", "z9hG4bKh1", 1, "OPTIONS", NULL);
+	feed(RX, T0 + S, "INVITE sip:300@pbx SIP/2.0", "z9hG4bKh2", 1, "INVITE", NULL);
+	feed(RX, T0 + 5 * S, "BYE sip:300@pbx SIP/2.0", "z9hG4bKh3", 2, "BYE", NULL);
+	sip_txn_peers_hurt_between(T0, T0 + 2 * S, on_hurt, NULL);
+	assert_int_equal(hurt_calls, 1);
+	assert_int_equal(hurt_retrans, 1);
+	assert_int_equal(hurt_unanswered, 2);
+	/* After Timer B/F the two come from the timeout history instead. */
+	sip_txn_tick(T0 + 34 * S);
+	hurt_calls = hurt_retrans = hurt_unanswered = 0;
+	sip_txn_peers_hurt_between(T0, T0 + 2 * S, on_hurt, NULL);
+	assert_int_equal(hurt_calls, 1);
+	assert_int_equal(hurt_retrans, 1);
+	assert_int_equal(hurt_unanswered, 2);
+	hurt_calls = 0;
+	sip_txn_peers_hurt_between(T0 + 100 * S, T0 + 200 * S, on_hurt, NULL);
+	assert_int_equal(hurt_calls, 0);
+}
+
 #define CONTACT60 "Contact: <sip:201@10.99.0.2:5060>;expires=60\r\n"
 
 /* A phone registers (REGISTER rx, 200 tx) at @ts, granted 60 s. */
@@ -242,14 +277,20 @@ static void test_registration_active_then_silent_lapse(void **state)
 	assert_int_equal(lapsed("silent"), 1);
 }
 
+/* Registered at @at, not refreshed, with the kernel cause @fake set when the expiry passes. */
+static void lapse_with(bool *fake, uint64_t at, unsigned cseq, const char *cause)
+{
+	inbound_register(at, cseq, 200);
+	*fake = true;
+	sip_reg_tick(at + 63 * S);
+	*fake = false;
+	assert_int_equal(lapsed(cause), 1);
+}
+
 static void test_lapse_causes(void **state)
 {
 	/* neigh_failed wins over what SIP saw. */
-	inbound_register(T0, 1, 200);
-	fake_neigh_failed = true;
-	sip_reg_tick(T0 + 63 * S);
-	assert_int_equal(lapsed("neigh_failed"), 1);
-	fake_neigh_failed = false;
+	lapse_with(&fake_neigh_failed, T0, 1, "neigh_failed");
 
 	/* Re-registered; its refresh unanswered while a send stalled: send_stall, and the window
 	 * asked about starts at the refresh. */
@@ -270,12 +311,7 @@ static void test_lapse_causes(void **state)
 	sip_reg_tick(T0 + 263 * S);
 	assert_int_equal(lapsed("unanswered"), 1);
 
-	/* tcp_timeout */
-	inbound_register(T0 + 300 * S, 6, 200);
-	fake_tcp_timeout = true;
-	sip_reg_tick(T0 + 363 * S);
-	assert_int_equal(lapsed("tcp_timeout"), 1);
-	fake_tcp_timeout = false;
+	lapse_with(&fake_tcp_timeout, T0 + 300 * S, 6, "tcp_timeout");
 
 	/* A refresh answered 403: rejected, even with a kernel cause present. */
 	inbound_register(T0 + 400 * S, 7, 200);
@@ -292,6 +328,16 @@ static void test_first_register_rejected_lapses_but_challenge_does_not(void **st
 	assert_int_equal(lapsed("rejected"), 0);
 	inbound_register(T0 + S, 2, 403);
 	assert_int_equal(lapsed("rejected"), 1);
+}
+
+/* A REGISTER stamped after the tick's "now" (taken before the ring was drained) is kept. */
+static void test_register_newer_than_tick_is_kept(void **state)
+{
+	feed(RX, T0 + 10 * S, "REGISTER sip:pbx SIP/2.0", "z9hG4bKn", 1, "REGISTER", CONTACT60);
+	sip_reg_tick(T0 + 9 * S);
+	feed(TX, T0 + 11 * S, "SIP/2.0 200 OK", "z9hG4bKn", 1, "REGISTER", CONTACT60);
+	sip_reg_tick(T0 + 12 * S);
+	assert_int_equal(value("sipwatch_sip_registrations", LABELS("inbound", "active")), 1);
 }
 
 static void test_deregister_ends_without_lapse(void **state)
@@ -331,9 +377,11 @@ int main(void)
 	    T(test_cancel_is_its_own_transaction),
 	    T(test_pre_rfc3261_branch_matches_on_call_id),
 	    T(test_bounded_with_evictions_counted),
+	    T(test_peers_hurt_in_a_window),
 	    T(test_registration_active_then_silent_lapse),
 	    T(test_lapse_causes),
 	    T(test_first_register_rejected_lapses_but_challenge_does_not),
+	    T(test_register_newer_than_tick_is_kept),
 	    T(test_deregister_ends_without_lapse),
 	    T(test_outbound_and_expiry_from_header),
 	};
