@@ -195,10 +195,13 @@ static void detach_iface(struct sip_iface *i)
 		hook_release_clsact(i->ifindex);
 }
 
+static void drain_sip_msgs(void);
+
 static int route_peers(void *ctx, struct http_request *req, struct strbuf *out,
 		       const char **content_type)
 {
 	*content_type = "application/json";
+	drain_sip_msgs(); /* the per-peer SIP fields as of now */
 	peers_to_json(out, http_query_arg(req, "state"), monotonic_ns());
 	return 200;
 }

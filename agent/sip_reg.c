@@ -39,6 +39,7 @@ struct sip_reg {
 	bool star;	 /* "Contact: *": removes every binding of the AoR */
 	bool deregister; /* the last REGISTER asked for expires 0 */
 	uint16_t rejected_code;
+	int64_t asked_s;     /* expiry the last REGISTER asked for; -1 = none */
 	uint64_t seen_ns;    /* last REGISTER or outcome */
 	uint64_t granted_ns; /* last 2xx */
 	uint64_t expires_ns; /* granted_ns + the granted expiry */
@@ -174,6 +175,7 @@ uint64_t sip_reg_request(const struct sip_msg *m, const struct sip_msg_meta *met
 	r->peer = meta->peer;
 	r->attempt = ATTEMPT_PENDING;
 	r->deregister = asked == 0;
+	r->asked_s = asked;
 	r->request_ns = r->seen_ns = meta->ts_ns;
 	return key;
 }
@@ -194,9 +196,12 @@ static int64_t granted_expiry(const struct sip_reg *r, const struct sip_msg *m)
 	if (m->nr_contacts > listed) /* beyond what was parsed: trust the header, else assume */
 		return m->expires >= 0 ? m->expires : REG_DEFAULT_EXPIRES;
 	/* Not listed. A registrar that lists no contact at all (not RFC 3261 §10.3 step 8, but
-	 * seen) still said yes: its Expires header, else the default. */
+	 * seen: a bare "200 OK") still said yes: its Expires header, else what was asked for, else
+	 * the default. */
 	if (!m->nr_contacts)
-		return m->expires >= 0 ? m->expires : REG_DEFAULT_EXPIRES;
+		return m->expires >= 0	 ? m->expires
+		       : r->asked_s >= 0 ? r->asked_s
+					 : REG_DEFAULT_EXPIRES;
 	return -1;
 }
 

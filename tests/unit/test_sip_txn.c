@@ -367,6 +367,18 @@ static void test_outbound_and_expiry_from_header(void **state)
 	    value("sipwatch_sip_registrations_lapsed_total", LABELS("outbound", "silent")), 1);
 }
 
+/* A bare 200 OK (no Contact, no Expires) grants what the REGISTER asked for. */
+static void test_bare_200_grants_what_was_asked(void **state)
+{
+	feed(RX, T0, "REGISTER sip:pbx SIP/2.0", "z9hG4bKb", 1, "REGISTER",
+	     "Contact: <sip:201@10.99.0.2>\r\nExpires: 40\r\n");
+	feed(TX, T0 + S / 10, "SIP/2.0 200 OK", "z9hG4bKb", 1, "REGISTER", NULL);
+	sip_reg_tick(T0 + 41 * S);
+	assert_int_equal(lapsed("silent"), 0);
+	sip_reg_tick(T0 + 43 * S);
+	assert_int_equal(lapsed("silent"), 1);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -384,6 +396,7 @@ int main(void)
 	    T(test_register_newer_than_tick_is_kept),
 	    T(test_deregister_ends_without_lapse),
 	    T(test_outbound_and_expiry_from_header),
+	    T(test_bare_200_grants_what_was_asked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
