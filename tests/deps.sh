@@ -10,6 +10,8 @@ packages=(
 	libyaml-dev libcrypt-dev
 	# tests and lint
 	libcmocka-dev iproute2 iputils-ping curl python3 prometheus clang-format cppcheck kamailio
+	# SIPp as phones and trunk, whose statistics CSV is the ground truth of test_sip_harm.sh
+	sip-tester
 	# a firewall that drops SIP, whose own rule counter is the drop count (test_drops.sh)
 	nftables
 	# production checks: systemd-analyze and strace (test_systemd.sh), capsh and setpriv

@@ -3,6 +3,7 @@
 docs/operations.md ("Dashboards and alerts") and docs/runbook.md.
 
   check_queries.py                         structure + every PromQL expression parses (promtool)
+                                             + every metric a query names is registered in agent/
   check_queries.py --exposition FILE       + every metric a query names is a family in FILE
                                              (a live /metrics exposition)
   check_queries.py --prometheus URL        + every query runs without error on that Prometheus
@@ -33,12 +34,15 @@ ALERTS = os.path.join(ROOT, "dashboards", "alerts.yml")
 # Every alert's runbook_url is this path (relative to the repository) + "#" + a heading's anchor.
 RUNBOOK_PATH = "docs/runbook.md"
 RUNBOOK = os.path.join(ROOT, RUNBOOK_PATH)
+AGENT = os.path.join(ROOT, "agent")
 
 # What the issue asks the rules to cover, by alert name.
 REQUIRED_ALERTS = {
     "SipwatchSipSendStalls", "SipwatchSipPeersUnreachable", "SipwatchNeighTableNearLimit",
     "SipwatchTcpKeepaliveTimeoutsRising", "SipwatchSipTcpWithoutKeepalive", "SipwatchProbeDown",
     "SipwatchEventsDropped", "SipwatchDown",
+    # issue 18: the harm the kernel causes did
+    "SipwatchSipRegistrationsLapsedKernelCause", "SipwatchSipTransactionTimeouts",
 }
 # Grafana 10.0 writes schemaVersion 37/38, Grafana 11.x 39–41.
 SCHEMA_VERSIONS = range(37, 42)
@@ -134,9 +138,11 @@ def check_dashboard(dash, queries):
            or any(t.get("datasource", {}).get("uid") != "${datasource}" for t in p.get("targets", []))]
     check("every panel and query uses the datasource variable", not bad, ", ".join(map(str, bad)))
     titles = {p.get("title") for p in walk_panels(dash.get("panels", [])) if p.get("type") == "row"}
-    check("rows: health, neighbour, send path, keepalive, SIP traffic, peers, refresh", all(
-        any(word in (t or "").lower() for t in titles)
-        for word in ("health", "neighbour", "send path", "keepalive", "sip traffic", "peers", "refresh")),
+    check("rows: health, neighbour, send path, keepalive, SIP traffic, peers, refresh, "
+          "transactions, registrations", all(
+              any(word in (t or "").lower() for t in titles)
+              for word in ("health", "neighbour", "send path", "keepalive", "sip traffic", "peers",
+                           "refresh", "transactions", "registrations")),
         ", ".join(sorted(map(str, titles))))
     bad = []
     for where, expr in queries:
@@ -164,6 +170,19 @@ def runbook_anchors():
                 a = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
                 anchors.add(a)
     return anchors
+
+
+def agent_families():
+    """The metric families the agent's source registers (metrics_counter/gauge/histogram)."""
+    fams = {}
+    for name in sorted(os.listdir(AGENT)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(AGENT, name)) as f:
+            src = f.read()
+        for kind, fam in re.findall(r'\bmetrics_(counter|gauge|histogram)\s*\(\s*[^,()]+,\s*"(\w+)"', src):
+            fams[fam] = kind
+    return fams
 
 
 def check_alerts(rules):
@@ -223,7 +242,7 @@ def exposition_families(path):
     return fams
 
 
-def check_names(queries, fams):
+def check_names(queries, fams, what="exported by sipwatch", where="not in the exposition"):
     exported = set(fams)
     for name, kind in fams.items():
         if kind == "histogram":
@@ -233,8 +252,8 @@ def check_names(queries, fams):
     for _, expr in queries:
         used |= metric_names(expr)
     missing = sorted(used - exported)
-    check(f"every metric the queries name ({len(used)}) is exported by sipwatch", not missing,
-          "not in the exposition: " + ", ".join(missing))
+    check(f"every metric the queries name ({len(used)}) is {what}", not missing,
+          f"{where}: " + ", ".join(missing))
 
 
 def check_prometheus(url, queries):
@@ -271,6 +290,9 @@ def main():
     check_dashboard(dash, queries)
     queries += check_alerts(rules)
     check_parse(queries)
+    # Without a running agent: the names must at least be families the agent's source registers
+    # (a renamed or misspelt family is caught here, before the live check in test_e2e.sh).
+    check_names(queries, agent_families(), "registered in agent/", "no metrics_* call registers")
     if args.exposition:
         check_names(queries, exposition_families(args.exposition))
     if args.prometheus:

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # SIP scenario helpers (source after lib.sh): Kamailio in the pbx host with
-# tests/integration/kamailio.cfg, started and stopped by its PID (stopped on exit by lan_cleanup),
-# and the SIP test client.
+# tests/integration/kamailio.cfg (or the file $KAMAILIO_CFG names), started and stopped by its PID
+# (stopped on exit by lan_cleanup), and the SIP test client.
 CLIENT="python3 $ROOT/tests/integration/sip_client.py"
 KAMAILIO_PID=
 
 # kamailio_start: in the background; its log appended to $TEST_TMP/kamailio.log.
 kamailio_start() {
 	mkdir -p "$TEST_TMP/kamailio"
-	ip netns exec "$(ns_of pbx)" kamailio -DD -E -f "$ROOT/tests/integration/kamailio.cfg" \
+	ip netns exec "$(ns_of pbx)" kamailio -DD -E -f "${KAMAILIO_CFG:-$ROOT/tests/integration/kamailio.cfg}" \
 		-P "$TEST_TMP/kamailio/pid" -Y "$TEST_TMP/kamailio" -w "$TEST_TMP/kamailio" \
 		>>"$TEST_TMP/kamailio.log" 2>&1 &
 	KAMAILIO_PID=$!
