@@ -339,6 +339,19 @@ echo "SIPp to the dropped trunk: $void_to timed out, $void_retrans retransmissio
 check "every REGISTER to the dropped trunk timed out in SIPp" eq "$void_to" "$VOID_CALLS"
 check "nft dropped SIPp's requests and retransmissions" eq "$void_dropped" "$((VOID_CALLS + void_retrans))"
 eventually "tx REGISTER timeouts = SIPp's ($void_to)" 40 "$void_to" txn "$TX" register timeout
+# Each of those REGISTERs was the first for its account and never answered: a registration that
+# never happened lapses at once, one per SIPp timeout, as unanswered unless a kernel cause showed
+# in its window (the stall scenario runs meanwhile).
+outbound_lapses() {
+	local sum=0 cause v
+	for cause in unanswered send_stall neigh_failed tcp_timeout rejected silent; do
+		v=$(lapsed outbound "$cause")
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+eventually "outbound lapses = SIPp's timed-out REGISTERs ($void_to)" 10 "$void_to" outbound_lapses
+echo "outbound lapses by cause: unanswered=$(lapsed outbound unanswered) send_stall=$(lapsed outbound send_stall) silent=$(lapsed outbound silent)"
 # This host's REGISTERs repeated (to the trunks), and its 200s repeated: Kamailio answers every copy
 # of a victim's REGISTER it finally reads after the stall, so each copy SIPp retransmitted comes
 # back as a response seen again.
