@@ -124,6 +124,12 @@ check "Depends computed from the binary's libraries (libbpf1, libmicrohttpd12, l
 man=$(dpkg-deb --fsys-tarfile "$DEB1" | tar -xO ./usr/share/man/man8/sipwatch.8.gz | zcat)
 check "the man page documents the flags and doctor" \
 	bash -c 'grep -q "listen.*address" <<<"$1" && grep -q "sip.*ports" <<<"$1" && grep -q doctor <<<"$1"' _ "$man"
+check "the man page is docs/sipwatch.8, generated from the option table" \
+	bash -c 'diff -q <(printf "%s\n" "$1") "$2"' _ "$man" "$ROOT/docs/sipwatch.8"
+check "the docs are README.md and docs/*.md (not the man page's generator, not the page again)" \
+	bash -c 'grep -qxF /usr/share/doc/sipwatch/docs/metrics.md <<<"$1" &&
+		grep -qxF /usr/share/doc/sipwatch/README.md <<<"$1" &&
+		! grep -qE "/usr/share/doc/sipwatch/docs/(gen_docs\.c|sipwatch\.8)" <<<"$1"' _ "$contents"
 # Maintainer scripts (their effect needs systemd as PID 1, which this test does not assume):
 # first install enables and starts nothing; an upgrade try-restarts after unpacking without a
 # stop before it; removal stops the unit.
