@@ -147,6 +147,13 @@ tcp_peer() {
 agent_url() { echo "http://127.0.0.1:$AGENT_PORT${1:-/metrics}"; }
 
 scrape() { in_host "$AGENT_NS" curl -sf --max-time 5 "$(agent_url "${1:-/metrics}")"; }
+# peer_fields PEER FIELD...: those fields of PEER's entry in the agent's /peers, space-separated
+# ("-" for each when /peers has no such peer).
+peer_fields() {
+	scrape /peers | python3 -c 'import json, sys
+p = [p for p in json.load(sys.stdin)["peers"] if p["peer"] == sys.argv[1]]
+print(" ".join(str(p[0][f]) if p else "-" for f in sys.argv[2:]))' "$@"
+}
 
 # agent_start [FLAGS...]: run sipwatch in the pbx namespace (or $AGENT_HOST) and wait until it serves.
 # sip_options DST...: one SIP OPTIONS datagram from the pbx host's port 5060 to each address (a

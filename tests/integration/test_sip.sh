@@ -43,21 +43,16 @@ check "no requests sent, no responses received" eq \
 check "nothing unparsed" eq "$(m sipwatch_sip_unparsed_segments_total)" 0
 
 peers_json() { scrape "/peers${1:-}"; }
-peer_field() { # PEER FIELD
-	peers_json | python3 -c 'import json,sys
-for p in json.load(sys.stdin)["peers"]:
-    if p["peer"] == sys.argv[1]: print(p[sys.argv[2]])' "$1" "$2"
-}
 nr_peers() { peers_json "${1:-}" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))'; }
 # The agent copies the kernel's peer table once a second.
-synced() { [ "$(nr_peers)" = 2 ] && [ "$(peer_field 10.99.0.2 tx_messages)" = 14 ]; }
+synced() { [ "$(nr_peers)" = 2 ] && [ "$(peer_fields 10.99.0.2 tx_messages)" = 14 ]; }
 check "peer table: exactly the phone's two addresses" wait_for 5 synced
 check "peer 10.99.0.2: next hop itself on eth0" \
-	[ "$(peer_field 10.99.0.2 next_hop) $(peer_field 10.99.0.2 ifname)" = "10.99.0.2 eth0" ]
+	[ "$(peer_fields 10.99.0.2 next_hop) $(peer_fields 10.99.0.2 ifname)" = "10.99.0.2 eth0" ]
 check "peer fd99::2: next hop itself on eth0" \
-	[ "$(peer_field fd99::2 next_hop) $(peer_field fd99::2 ifname)" = "fd99::2 eth0" ]
+	[ "$(peer_fields fd99::2 next_hop) $(peer_fields fd99::2 ifname)" = "fd99::2 eth0" ]
 check "peer 10.99.0.2: 10 rx, 10 tx messages" \
-	[ "$(peer_field 10.99.0.2 rx_messages) $(peer_field 10.99.0.2 tx_messages)" = "14 14" ]
+	[ "$(peer_fields 10.99.0.2 rx_messages) $(peer_fields 10.99.0.2 tx_messages)" = "14 14" ]
 check "sip_peers gauge counts both" eq "$(m sipwatch_sip_peers)" 2
 
 # The phone's cable is pulled; the PBX keeps sending to it until resolution fails.
@@ -70,7 +65,7 @@ failed_peers() { peers_json '?state=failed' | python3 -c 'import json,sys; print
 # used): the filter must list 10.99.0.2 and nothing but the phone's addresses.
 poke_until_failed() {
 	in_host pbx $CLIENT udp 10.99.0.2 5060 OPTIONS 1 >/dev/null 2>&1
-	[ "$(peer_field 10.99.0.2 state)" = failed ]
+	[ "$(peer_fields 10.99.0.2 state)" = failed ]
 }
 check "dead phone: its next hop goes failed in /peers" wait_for 40 poke_until_failed
 only_phone_failed() {
@@ -86,7 +81,7 @@ check "dead phone: in /peers?state=failed and sip_peer_unreachable 1" wait_for 5
 in_host phone ip link set eth0 up
 recovered() {
 	in_host phone $CLIENT udp 10.99.0.1 5060 OPTIONS 1 >/dev/null 2>&1
-	[ "$(peer_field 10.99.0.2 state)" != failed ] && ! unreachable_v4
+	[ "$(peer_fields 10.99.0.2 state)" != failed ] && ! unreachable_v4
 }
 check "phone back: no longer failed nor unreachable" wait_for 30 recovered
 

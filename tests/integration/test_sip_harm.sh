@@ -361,12 +361,6 @@ check "tx REGISTER retransmissions = SIPp's to the trunks + the victims' answere
 
 # Per peer (/peers): the dropped trunk's unanswered transactions and retransmissions are SIPp's,
 # the live trunk holds SIPp's 3 registrations, answered 200; each dead phone lost its one.
-# peer_fields PEER FIELD...: those fields of PEER's /peers entry, space-separated.
-peer_fields() {
-	scrape /peers | python3 -c 'import json, sys
-p = [p for p in json.load(sys.stdin)["peers"] if p["peer"] == sys.argv[1]]
-print(" ".join(str(p[0][f]) if p else "-" for f in sys.argv[2:]))' "$@"
-}
 check "/peers 10.99.0.7: unanswered and retransmissions = SIPp's ($void_to, $void_retrans)" \
 	[ "$(peer_fields 10.99.0.7 unanswered_transactions retransmissions)" = "$void_to $void_retrans" ]
 check "/peers 10.99.0.6: registrations = SIPp's successful ($out_ok), last final 200" \

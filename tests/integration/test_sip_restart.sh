@@ -12,11 +12,6 @@ U='transport="udp"'
 T='transport="tcp"'
 rx_opt() { m sipwatch_sip_requests_total "direction=\"rx\",$1,method=\"options\""; }
 tx_2xx() { m sipwatch_sip_responses_total "direction=\"tx\",$1,class=\"2xx\""; }
-peer_field() { # PEER FIELD
-	scrape /peers | python3 -c 'import json,sys
-for p in json.load(sys.stdin)["peers"]:
-    if p["peer"] == sys.argv[1]: print(p[sys.argv[2]])' "$1" "$2"
-}
 
 lan_up
 host_add pbx 1
@@ -30,7 +25,7 @@ check "before: kamailio answered 3 OPTIONS over UDP" in_host phone $CLIENT udp 1
 check "before: kamailio answered 2 OPTIONS over TCP" in_host phone $CLIENT tcp 10.99.0.1 5060 OPTIONS 2
 check "before: rx udp OPTIONS = 3" wait_metric 10 sipwatch_sip_requests_total "direction=\"rx\",$U,method=\"options\"" eq 3
 check "before: rx tcp OPTIONS = 2" wait_metric 5 sipwatch_sip_requests_total "direction=\"rx\",$T,method=\"options\"" eq 2
-synced() { [ "$(peer_field 10.99.0.2 rx_messages) $(peer_field 10.99.0.2 tx_messages)" = "5 5" ]; }
+synced() { [ "$(peer_fields 10.99.0.2 rx_messages) $(peer_fields 10.99.0.2 tx_messages)" = "5 5" ]; }
 check "before: peer 10.99.0.2 has 5 rx, 5 tx messages" wait_for 5 synced
 
 # --- the server goes away ------------------------------------------------------------------------
@@ -55,7 +50,7 @@ check "after: tx udp 2xx = 3 + 4" wait_metric 5 sipwatch_sip_responses_total "di
 check "after: rx tcp OPTIONS = 2 + 3 (the new server's connection)" \
 	wait_metric 5 sipwatch_sip_requests_total "direction=\"rx\",$T,method=\"options\"" eq 5
 check "after: tx tcp 2xx = 2 + 3" wait_metric 5 sipwatch_sip_responses_total "direction=\"tx\",$T,class=\"2xx\"" eq 5
-synced_after() { [ "$(peer_field 10.99.0.2 rx_messages) $(peer_field 10.99.0.2 tx_messages)" = "13 12" ]; }
+synced_after() { [ "$(peer_fields 10.99.0.2 rx_messages) $(peer_fields 10.99.0.2 tx_messages)" = "13 12" ]; }
 check "peer table: 10.99.0.2 goes on counting (13 rx, 12 tx)" wait_for 5 synced_after
 nr_failed() { scrape "/peers?state=failed" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))'; }
 check "peer table: the phone is not failed" eq "$(nr_failed)" 0
