@@ -21,27 +21,25 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "decode.h"
 #include "doctor.h"
+#include "kfacts.h"
 #include "log.h"
+#include "rtnl.h"
 
 #define TCP_ESTABLISHED_STATE 1
 #define TCP_LISTEN_STATE      10
 #define DIAG_TIMER_KEEPALIVE  2
 
+/* A sysctl into a 32-bit fact; left as it was (0: unknown) when it cannot be read. */
 static int read_u32(const char *path, uint32_t *v)
 {
-	FILE *fp = fopen(path, "r");
-	unsigned long x;
-	int ok;
+	uint64_t x;
+	int err = kfacts_sysctl_u64(path, &x);
 
-	if (!fp)
-		return -errno;
-	ok = fscanf(fp, "%lu", &x) == 1;
-	fclose(fp);
-	if (!ok)
-		return -EINVAL;
-	*v = (uint32_t)x;
-	return 0;
+	if (!err)
+		*v = (uint32_t)x;
+	return err;
 }
 
 static void read_neigh_parms(const char *family, const char *ifname, struct doctor_neigh_parms *p)
@@ -108,36 +106,18 @@ static void gather_sysctls(struct doctor_facts *f)
 		if_freenameindex(ifs);
 }
 
-/* One netlink dump request/response loop; @cb gets every message. */
-static int netlink_dump(int proto, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+/* A sock_diag dump through rtnl.c's request/response loop, on a socket of that protocol. */
+static int sock_diag_dump(struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = mnl_socket_open(proto);
-	unsigned int portid;
-	int ret = -1;
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	int err;
 
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto out;
-	portid = mnl_socket_get_portid(nl);
-	req->nlmsg_seq = (uint32_t)time(NULL);
-	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0)
-		goto out;
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-
-		if (n <= 0)
-			goto out;
-		ret = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, portid, cb, data);
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
-out:
-	if (ret < 0)
-		ret = -errno;
+	err = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ? -errno
+							     : rtnl_exchange(nl, req, cb, data);
 	mnl_socket_close(nl);
-	return ret < 0 ? ret : 0;
+	return err;
 }
 
 struct diag_ctx {
@@ -150,12 +130,11 @@ struct diag_ctx {
 	int nr_peers;
 };
 
+/* An inet_diag address and port (network order) as "addr:port" / "[addr]:port". */
 static void format_endpoint(char *out, size_t len, int family, const __be32 *addr, __be16 port)
 {
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(family, addr, a, sizeof(a));
-	snprintf(out, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(port));
+	decode_endpoint(out, len, family == AF_INET6 ? SW_AF_INET6 : SW_AF_INET,
+			(const uint8_t *)addr, ntohs(port));
 }
 
 static void count_peer(struct diag_ctx *c, int family, const __be32 *addr)
@@ -227,18 +206,15 @@ static int gather_sockets(struct doctor_facts *f, const struct config *cfg)
 	for (size_t p = 0; p < 2; p++) {
 		for (size_t fa = 0; fa < 2; fa++) {
 			char buf[MNL_SOCKET_BUFFER_SIZE];
-			struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-			struct inet_diag_req_v2 *req;
+			struct inet_diag_req_v2 *req = rtnl_request(
+			    buf, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, (uint32_t)time(NULL),
+			    sizeof(*req), (uint8_t)families[fa]); /* its first byte: sdiag_family */
 
-			nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-			nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-			req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-			req->sdiag_family = (uint8_t)families[fa];
 			req->sdiag_protocol = (uint8_t)protos[p];
 			req->idiag_states = ~0u;
 			req->idiag_ext = 1 << (INET_DIAG_SKMEMINFO - 1);
 			c->tcp = protos[p] == IPPROTO_TCP;
-			err = netlink_dump(NETLINK_SOCK_DIAG, nlh, on_diag_msg, c);
+			err = sock_diag_dump((struct nlmsghdr *)buf, on_diag_msg, c);
 			if (err) {
 				log_msg(LOG_ERROR, "doctor: sock_diag dump: %s", strerror(-err));
 				goto out;
@@ -250,33 +226,20 @@ out:
 	return err;
 }
 
-static int on_neigh_msg(const struct nlmsghdr *nlh, void *data)
+static void count_neighbour(const struct rtnl_neigh *n, void *data)
 {
 	struct doctor_facts *f = data;
-	struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
 
 	/* Entries that never resolve (NOARP: loopback, point-to-point) and static ones are not
 	 * counted against gc_thresh by the kernel (tbl->gc_entries) either. */
-	if (nd->ndm_state & (NUD_NOARP | NUD_PERMANENT))
-		return MNL_CB_OK;
-	if (nd->ndm_family == AF_INET)
-		f->neighbours[DOCTOR_IPV4]++;
-	else if (nd->ndm_family == AF_INET6)
-		f->neighbours[DOCTOR_IPV6]++;
-	return MNL_CB_OK;
+	if (n->state & (NUD_NOARP | NUD_PERMANENT))
+		return;
+	f->neighbours[n->family == SW_AF_INET6 ? DOCTOR_IPV6 : DOCTOR_IPV4]++;
 }
 
 static int gather_neighbours(struct doctor_facts *f)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ndmsg *nd;
-
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
-	nd->ndm_family = AF_UNSPEC;
-	return netlink_dump(NETLINK_ROUTE, nlh, on_neigh_msg, f);
+	return rtnl_neigh_dump(0, count_neighbour, f);
 }
 
 void doctor_parse_probe_up(struct doctor_facts *f, const char *exposition)

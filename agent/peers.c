@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "ifname.h"
 #include "log.h"
 #include "neigh.h"
@@ -350,8 +351,8 @@ void peers_note_unreachable(uint64_t now_ns)
 
 const char *peer_address(const struct sip_peer *p, char *buf, size_t len)
 {
-	return inet_ntop(p->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, p->key.addr, buf,
-			 (socklen_t)len);
+	decode_addr(buf, len, p->key.family, p->key.addr);
+	return buf;
 }
 
 void peers_register_metrics(struct metrics *reg)
@@ -501,8 +502,7 @@ void peers_to_json(struct strbuf *out, const char *state, uint64_t now_ns)
 		    out, ifname_label(p->has_next_hop ? p->nh_ifindex : (int)p->v.ifindex, ifname));
 		strbuf_puts(out, ",\"next_hop\":");
 		if (p->has_next_hop) {
-			inet_ntop(p->key.family == SW_AF_INET6 ? AF_INET6 : AF_INET, p->nh_addr, nh,
-				  sizeof(nh));
+			decode_addr(nh, sizeof(nh), p->key.family, p->nh_addr);
 			strbuf_json_string(out, nh);
 		} else {
 			strbuf_puts(out, "null");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kfacts.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -165,18 +166,11 @@ int probes_attached_count(void)
 
 static bool stats_enabled(void)
 {
-	FILE *f;
-	int on = 0;
+	uint64_t on;
 
 	if (stats_fd >= 0)
 		return true;
-	f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
-	if (!f)
-		return false;
-	if (fscanf(f, "%d", &on) != 1)
-		on = 0;
-	fclose(f);
-	return on == 1;
+	return !kfacts_sysctl_u64("/proc/sys/kernel/bpf_stats_enabled", &on) && on == 1;
 }
 
 void probes_collect(void)
